@@ -1,0 +1,43 @@
+"""``python -m core ingest PATH... --out DATASET``: real spectra in, a dataset folder out.
+
+Exit status: 0 all spectra loaded, 2 some rejected (the rest are written), 1 nothing could be written.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.energy import EnergyGrid
+from core.ingest import ingest
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, help="PHA files (CSC pha3 or OGIP type I) or folders of them")
+    parser.add_argument("--out", required=True, type=Path, help="dataset folder to write (atomically)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
+    parser.add_argument("--catalog", type=Path, help="CSV/Parquet with 'name' and optional class, hard_hm/hs/ms")
+    parser.add_argument("--arf", type=Path, help="ARF to use instead of the header's ANCRFILE (single spectra)")
+    parser.add_argument("--rmf", type=Path, help="RMF to use instead of the header's RESPFILE (single spectra)")
+    parser.add_argument("--background", type=Path, help="background PHA instead of BACKFILE (single spectra)")
+    parser.add_argument("--report", type=Path, help="CSV report of every file (default: OUT_ingest_report.csv)")
+    parser.add_argument("--e-min", type=float, default=0.5, help="grid low edge, keV (default 0.5)")
+    parser.add_argument("--e-max", type=float, default=7.0, help="grid high edge, keV (default 7.0)")
+    parser.add_argument("--channels-per-bin", type=int, default=4, help="ACIS channels per grid bin (default 4)")
+
+
+def run(args: argparse.Namespace) -> int:
+    grid = EnergyGrid(args.e_min, args.e_max, args.channels_per_bin)
+    overrides = {"arf": args.arf, "rmf": args.rmf, "background": args.background}
+    report = ingest(args.paths, args.out, grid=grid, catalog=args.catalog, overrides=overrides,
+                    overwrite=args.overwrite, report_path=args.report)
+    for path, reason in report.skipped:
+        print(f"skipped   {path}: {reason}")
+    for path, reason in report.rejected:
+        print(f"REJECTED  {path}: {reason}")
+    report_path = args.report or args.out.with_name(args.out.name + "_ingest_report.csv")
+    if report.loaded:
+        print(f"wrote {len(report.loaded)} spectra to {args.out} ({len(report.rejected)} rejected, "
+              f"{len(report.skipped)} skipped); report: {report_path}")
+    else:
+        print(f"nothing could be written: all {len(report.rejected)} spectra were rejected; report: {report_path}")
+    return report.exit_status
