@@ -1,0 +1,245 @@
+"""Training: ``train(data_dir, run_dir)`` fills a run folder (config.json, model.safetensors, checkpoint.pt,
+history.csv; see docs/formats.md).
+
+- Deterministic for a seed: the shuffling and dropout randomness of epoch e come from generators seeded with
+  (seed, e), so a run resumed after a crash continues exactly as if it had never stopped.
+- Resumable: ``checkpoint.pt`` (model, optimiser, counters, history; tensors and plain values only, read with
+  ``weights_only=True``) is written atomically after every epoch; calling ``train`` again on the same run folder
+  with the same configuration picks up after the last finished epoch.
+- Early stopping: training ends after ``patience`` epochs without a better validation loss;
+  ``model.safetensors`` always holds the best weights so far.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from core.atomic import write_bytes_atomic, write_json_atomic
+from core.dataset import Dataset, load_dataset
+from core.errors import ConfigError, DatasetError
+from core.model.autoencoder import SpectrumAutoencoder
+from core.model.checkpoint import WEIGHTS_FILE, save_model
+from core.model.config import ModelConfig, check_choice, check_float, check_int
+
+CHECKPOINT_FILE = "checkpoint.pt"
+HISTORY_FILE = "history.csv"
+CONFIG_FILE = "config.json"
+RUN_FILES = (CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_FILE, HISTORY_FILE, "latents.npy", "encoded.json",
+             "map_umap.npy", "map_pca.npy", "map_placement.npz", "recon_error.npy", "reconstructions.npy",
+             "metrics.json")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
+RESUME_IGNORES = ("device",)  # training settings that may change between a crash and its resume
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    seed: int = 0
+    max_epochs: int = 40
+    batch_size: int = 128
+    lr: float = 2e-3
+    min_lr_ratio: float = 0.05  # cosine decay from lr to lr * min_lr_ratio over max_epochs
+    warmup_epochs: int = 1
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0
+    patience: int = 6  # epochs without a better validation loss before stopping
+    min_counts: int = 1  # spectra with fewer counts (in good bins) are left out of training
+    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
+
+    def __post_init__(self) -> None:
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        check_int("max_epochs", self.max_epochs, 1, 100000)
+        check_int("batch_size", self.batch_size, 1, 1 << 20)
+        check_float("lr", self.lr, 0.0, 10.0, lo_open=True)
+        check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        check_int("warmup_epochs", self.warmup_epochs, 0, self.max_epochs)
+        check_float("weight_decay", self.weight_decay, 0.0, 10.0)
+        check_float("grad_clip", self.grad_clip, 0.0, 1e6)
+        check_int("patience", self.patience, 1, 100000)
+        check_int("min_counts", self.min_counts, 0, 10**9)
+        if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
+            check_choice("device", self.device, ("auto", "cpu", "cuda"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown train config fields {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r}: CUDA is not available on this machine; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def lr_at(step: float, steps_per_epoch: int, tc: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to lr * min_lr_ratio at max_epochs."""
+    warm = tc.warmup_epochs * steps_per_epoch
+    total = tc.max_epochs * steps_per_epoch
+    if step < warm:
+        return tc.lr * (step + 1) / warm
+    frac = min(1.0, (step - warm) / max(1, total - warm))
+    return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """(counts, background, weights) of one split as (n, B) float32 tensors, faint-beyond-use spectra left out."""
+    idx = ds.split_index(split)
+    w_all = ds.bin_weights()
+    counts = np.asarray(ds.spectra[idx], dtype=np.float32)
+    weights = np.asarray(w_all[idx], dtype=np.float32)
+    keep = (counts * weights).sum(axis=1) >= max(min_counts, 1)
+    if not keep.any():
+        raise DatasetError(f"{ds.path}: no {split} spectra with at least {max(min_counts, 1)} counts")
+    arrays = (counts[keep], np.asarray(ds.background[idx], dtype=np.float32)[keep], weights[keep])
+    return tuple(torch.from_numpy(a).to(device) for a in arrays)
+
+
+@torch.no_grad()
+def evaluate_loss(model: SpectrumAutoencoder, data: tuple[torch.Tensor, ...], batch_size: int) -> float:
+    """Validation loss: the mean per-spectrum loss (the same quantity whatever ``loss_norm`` is)."""
+    model.eval()
+    total, n = 0.0, 0
+    for i in range(0, len(data[0]), batch_size):
+        batch = [t[i:i + batch_size] for t in data]
+        total += float(model.spectrum_loss(*batch).sum())
+        n += len(batch[0])
+    return total / max(n, 1)
+
+
+def _state_bytes(obj: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+def write_history(path: Path, history: list[dict[str, float]]) -> None:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    write_bytes_atomic(path, buf.getvalue().encode())
+
+
+def _check_resume(run_dir: Path, saved: dict[str, Any], mc: ModelConfig, tc: TrainConfig) -> None:
+    for name, want in (("model", mc.to_dict()), ("train", tc.to_dict())):
+        have = saved.get(name, {})
+        diff = [k for k in want if k not in RESUME_IGNORES and have.get(k) != want[k]]
+        if diff:
+            k = diff[0]
+            raise ConfigError(f"{run_dir}: this run was started with {name} {k}={have.get(k)!r}, not {want[k]!r}; "
+                              f"to resume keep the same configuration, or pass --overwrite to start again")
+
+
+def clear_run(run_dir: Path) -> None:
+    """Remove the run files we write (and nothing else a user may keep in the folder)."""
+    for name in RUN_FILES:
+        (run_dir / name).unlink(missing_ok=True)
+
+
+def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None,
+          train_config: TrainConfig | None = None, progress: bool = True, overwrite: bool = False,
+          on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> Path:
+    """Train (or resume training) the autoencoder on a dataset folder; returns the run folder."""
+    run_dir = Path(run_dir)
+    ds = load_dataset(Path(data_dir))
+    mc = model_config or ModelConfig(n_bins=ds.n_bins)
+    tc = train_config or TrainConfig()
+    if mc.n_bins != ds.n_bins:
+        raise ConfigError(f"n_bins={mc.n_bins} but the dataset {ds.path} has {ds.n_bins} bins per spectrum")
+    device = resolve_device(tc.device)
+    if overwrite:
+        clear_run(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    ckpt_path = run_dir / CHECKPOINT_FILE
+    ckpt: dict[str, Any] | None = None
+    if ckpt_path.is_file():
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        _check_resume(run_dir, {"model": ckpt["model_config"], "train": ckpt["train_config"]}, mc, tc)
+        if ckpt["done"]:
+            if progress:
+                print(f"{run_dir}: training already finished (best epoch {ckpt['best_epoch']}); nothing to do")
+            return run_dir
+    write_json_atomic(run_dir / CONFIG_FILE, {"model": mc.to_dict(), "train": tc.to_dict(),
+                                              "dataset": str(ds.path.resolve()), "dataset_info": ds.info})
+
+    train_data = split_tensors(ds, "train", tc.min_counts, device)
+    val_data = split_tensors(ds, "val", tc.min_counts, device)
+    torch.manual_seed(tc.seed)
+    model = SpectrumAutoencoder(mc, energy_edges=ds.energy_edges).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    history: list[dict[str, float]] = []
+    start_epoch, best_val, best_epoch = 0, math.inf, -1
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        history = [dict(h) for h in ckpt["history"]]
+        start_epoch, best_val, best_epoch = ckpt["epoch"], ckpt["best_val"], ckpt["best_epoch"]
+
+    n_train = len(train_data[0])
+    steps_per_epoch = -(-n_train // tc.batch_size)
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    bar = tqdm(range(start_epoch, tc.max_epochs), desc="training", unit="epoch", disable=not progress,
+               initial=start_epoch, total=tc.max_epochs)
+    try:
+        for epoch in bar:
+            t0 = time.perf_counter()
+            model.train()
+            gen = torch.Generator().manual_seed(tc.seed * 100003 + epoch)
+            torch.manual_seed(tc.seed * 100003 + epoch)  # dropout of this epoch
+            order = torch.randperm(n_train, generator=gen).to(device)
+            total, lr = 0.0, tc.lr
+            for step in range(steps_per_epoch):
+                lr = lr_at(epoch * steps_per_epoch + step, steps_per_epoch, tc)
+                for group in opt.param_groups:
+                    group["lr"] = lr
+                idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
+                loss = model.loss(*(t[idx] for t in train_data))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if tc.grad_clip > 0:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+            val = evaluate_loss(model, val_data, 4 * tc.batch_size)
+            row = {"epoch": epoch + 1, "train_loss": total / n_train, "val_loss": val, "lr": lr,
+                   "seconds": time.perf_counter() - t0}
+            history.append(row)
+            if val < best_val:
+                best_val, best_epoch = val, epoch + 1
+                save_model(model, run_dir / WEIGHTS_FILE)
+            done = epoch + 1 >= tc.max_epochs or epoch + 1 - best_epoch >= tc.patience
+            write_history(run_dir / HISTORY_FILE, history)
+            write_bytes_atomic(ckpt_path, _state_bytes({
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
+                "best_val": best_val, "best_epoch": best_epoch, "history": history, "done": done,
+                "model_config": mc.to_dict(), "train_config": tc.to_dict(),
+            }))
+            bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}", best=best_epoch)
+            if on_epoch_end is not None:
+                on_epoch_end(epoch + 1, row)
+            if done:
+                break
+    finally:
+        bar.close()
+        torch.use_deterministic_algorithms(deterministic)
+    return run_dir
