@@ -112,6 +112,7 @@ def _row(spec, file_id: str) -> dict:
         "date_obs": m["date_obs"], "ra": m["ra"], "dec": m["dec"], "background_file": m["background_file"],
         "background_scale": m["background_scale"], "response_file": m["rmf_file"], "arf_file": m["arf_file"],
         "warnings": "; ".join(spec.warnings),
+        **{f"area_{b}": a for b, a in spec.band_area.items()},
     }
 
 

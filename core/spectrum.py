@@ -41,9 +41,15 @@ class Spectrum:
         return int(self.counts.sum())
 
     @property
+    def band_area(self) -> dict[str, float]:
+        """Mean ARF effective area (cm2) in each CSC band, from ``meta`` (set by the readers)."""
+        return {b: float(self.meta[f"area_{b}"]) for b in ("s", "m", "h") if f"area_{b}" in self.meta}
+
+    @property
     def hardness(self) -> dict[str, float]:
-        """CSC hardness ratios from background-subtracted counts on the grid (NaN when a pair has no counts)."""
-        return {k: float(v) for k, v in grid_hardness(self.counts, self.background, self.grid.edges).items()}
+        """CSC hardness ratios of this spectrum's counts (see ``grid_hardness``)."""
+        h = grid_hardness(self.counts, self.background, self.grid.edges, self.band_area or None)
+        return {k: float(v) for k, v in h.items()}
 
 
 def grid_band_counts(counts: np.ndarray, edges: np.ndarray) -> dict[str, np.ndarray]:
@@ -52,10 +58,25 @@ def grid_band_counts(counts: np.ndarray, edges: np.ndarray) -> dict[str, np.ndar
     return {band: counts[..., (centre >= lo) & (centre < hi)].sum(axis=-1) for band, (lo, hi) in CSC_BANDS.items()}
 
 
-def grid_hardness(counts: np.ndarray, background: np.ndarray | None, edges: np.ndarray) -> dict[str, np.ndarray]:
-    """Hardness ratios of net counts (counts - background, negative band totals clipped to 0), shape (...)."""
+def band_areas(arf_energy_lo: np.ndarray, arf_energy_hi: np.ndarray, specresp: np.ndarray) -> dict[str, np.ndarray]:
+    """Mean effective area (cm2) of an ARF (..., E) over each of the CSC s, m, h bands."""
+    centre = 0.5 * (arf_energy_lo + arf_energy_hi)
+    return {b: np.asarray(specresp)[..., (centre >= lo) & (centre < hi)].mean(axis=-1)
+            for b, (lo, hi) in CSC_BANDS.items() if b in ("s", "m", "h")}
+
+
+def grid_hardness(counts: np.ndarray, background: np.ndarray | None, edges: np.ndarray,
+                  band_area: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Hardness ratios (...) of net counts in the CSC bands (counts - background, band totals clipped at 0).
+
+    With ``band_area`` (mean ARF per band, cm2) each band's net counts are divided by it first, so the ratios are
+    of photon fluxes as the CSC's are, and compare across instruments and epochs (ACIS-I against a contaminated
+    late ACIS-S, say); without it they are ratios of raw counts.
+    """
     net_bands = grid_band_counts(np.asarray(counts, dtype=np.float64), edges)
     if background is not None:
         bkg_bands = grid_band_counts(np.asarray(background, dtype=np.float64), edges)
         net_bands = {b: np.clip(net_bands[b] - bkg_bands[b], 0.0, None) for b in net_bands}
+    if band_area is not None:
+        net_bands = {b: (v / band_area[b] if b in band_area else v) for b, v in net_bands.items()}
     return hardness_ratios(net_bands)

@@ -10,7 +10,7 @@ from core.errors import SpectrumError
 from core.readers.fitsfile import header_value, is_none_name
 from core.readers.pha import PhaHDU
 from core.readers.response import Arf, Rmf, check_pair, read_arf, read_rmf
-from core.spectrum import Spectrum
+from core.spectrum import Spectrum, band_areas
 
 
 STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}
@@ -104,6 +104,7 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "background_scale": float(scale),
         "rmf_file": str(rmf.path), "arf_file": str(arf.path),
         "background_file": str(background.path) if background is not None else "",
+        **{f"area_{b}": float(a) for b, a in band_areas(arf.energ_lo, arf.energ_hi, arf.specresp).items()},
     }
     return Spectrum(path=Path(path), grid=grid, counts=counts, background=bkg, weights=weights,
                     exposure=source.exposure, file_counts=int(source.counts.sum()), meta=meta, sources=sources,

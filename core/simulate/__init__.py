@@ -1,0 +1,1 @@
+"""The simulated demo dataset: real catalog values and real responses, simulated counts (labelled as such)."""
