@@ -1,0 +1,24 @@
+"""``python -m core encode --run RUN [--data DATASET]``: latents, reconstruction errors and 2-D maps."""
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", required=True, help="run folder made by `python -m core train`")
+    parser.add_argument("--data", default=None, help="dataset folder (default: the one the run was trained on)")
+    parser.add_argument("--reconstructions", action="store_true", help="also write reconstructions.npy (N x bins)")
+    parser.add_argument("--seed", type=int, default=0, help="UMAP random seed (default 0)")
+    parser.add_argument("--device", default="cpu", help="torch device for encoding (default cpu)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.encode import encode_run
+
+    with tqdm(total=1, desc="encoding + maps", unit="run") as bar:
+        encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device)
+        bar.update()
+    print(f"wrote latents, maps and reconstruction errors into {args.run}")
+    return 0
