@@ -1,0 +1,126 @@
+"""A user's own spectrum: uploaded bytes saved under their own (sanitised) names in a private folder, read by
+the project's readers, encoded by the run's model and placed on the run's saved maps.
+
+Files keep their names so that a PHA header's RESPFILE/ANCRFILE/BACKFILE finds an ARF, RMF or background
+uploaded beside it; explicit ARF/RMF/background uploads override the header.
+"""
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.energy import EnergyGrid
+from core.errors import SpectrumError, XLEError
+
+MAX_FILE_MB = 20  # per file; the app's server.maxUploadSize is set to the same value
+MAX_TOTAL_MB = 50
+ROLES = ("pha", "arf", "rmf", "background", "other")
+
+
+class UploadError(XLEError):
+    """An upload refused before any reader sees it (too large, no spectrum, unsafe name)."""
+
+
+@dataclass
+class UploadedSpectrum:
+    spectrum: object  # core.spectrum.Spectrum
+    latent: np.ndarray  # (D,)
+    coords: dict[str, np.ndarray]  # map name -> (2,)
+    shape: np.ndarray  # (B,) decoded source shape
+    predicted: np.ndarray  # (B,) predicted counts
+    neighbour_rows: np.ndarray
+    neighbour_dist: np.ndarray
+
+
+def safe_name(name: str) -> str:
+    """A plain file name (no folders, no leading dots, only safe characters)."""
+    base = Path(str(name).replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9._+-]", "_", base).lstrip(".")
+    if not base:
+        raise UploadError(f"{name!r} is not a usable file name")
+    return base[:120]
+
+
+def check_sizes(files: dict[str, list[tuple[str, bytes]]], max_file_mb: float = MAX_FILE_MB,
+                max_total_mb: float = MAX_TOTAL_MB) -> None:
+    total = 0
+    for role, items in files.items():
+        for name, data in items:
+            size = len(data)
+            total += size
+            if size > max_file_mb * 2**20:
+                raise UploadError(f"{name}: {size / 2**20:.1f} MB is over the {max_file_mb:g} MB limit per file")
+            if size == 0:
+                raise UploadError(f"{name}: the file is empty")
+    if total > max_total_mb * 2**20:
+        raise UploadError(f"the uploads add up to {total / 2**20:.1f} MB, over the {max_total_mb:g} MB limit")
+
+
+def save_uploads(files: dict[str, list[tuple[str, bytes]]], folder: Path | None = None) -> dict[str, list[Path]]:
+    """Write ``{role: [(name, bytes), ...]}`` into ``folder`` (a new temporary folder by default) after the size
+    checks; returns the paths by role. Exactly one ``pha`` is required."""
+    unknown = set(files) - set(ROLES)
+    if unknown:
+        raise UploadError(f"unknown upload roles {sorted(unknown)}; expected {list(ROLES)}")
+    if len(files.get("pha", [])) != 1:
+        raise UploadError("upload exactly one PHA spectrum file (.pi, .pha or a CSC *_pha3.fits)")
+    check_sizes(files)
+    folder = Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="xle-upload-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, list[Path]] = {}
+    seen: set[str] = set()
+    for role in ROLES:
+        for name, data in files.get(role, []):
+            fname = safe_name(name)
+            if fname in seen:
+                raise UploadError(f"two uploads are named {fname}; rename one")
+            seen.add(fname)
+            path = folder / fname
+            path.write_bytes(data)
+            out.setdefault(role, []).append(path)
+    return out
+
+
+def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
+    """The uploaded spectrum through ``core.readers.read_spectrum``; its ``SpectrumError`` passes through."""
+    from core.readers import read_spectrum
+
+    one = lambda role: paths[role][0] if paths.get(role) else None  # noqa: E731
+    return read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+
+
+def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:
+    """The dataset's energy grid (from dataset.json), checked against its edges."""
+    g = info.get("grid") or {}
+    grid = EnergyGrid(**g) if g else EnergyGrid()
+    if len(grid.edges) != len(energy_edges) or not np.allclose(grid.edges, energy_edges, atol=1e-6):
+        raise UploadError("this run's dataset is not on a standard ACIS channel grid, so uploaded spectra cannot "
+                          "be put on it")
+    return grid
+
+
+def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> UploadedSpectrum:
+    """Encode a spectrum with the run's model, place it on the saved maps, find its latent neighbours."""
+    from core.encode import decode_latents, encode_spectra, place_on_map
+    from core.measures import predicted_counts
+
+    counts = np.asarray(spectrum.counts, dtype=np.float32)[None]
+    bkg = np.asarray(spectrum.background, dtype=np.float32)[None]
+    w = np.asarray(spectrum.weights, dtype=np.float32)[None]
+    if counts.shape[1] != model.config.n_bins:
+        raise SpectrumError(spectrum.path, f"{counts.shape[1]} bins on the grid; the model expects "
+                                           f"{model.config.n_bins}")
+    if float((counts * w).sum()) <= 0:
+        raise SpectrumError(spectrum.path, "no counts in the good channels between "
+                                           f"{spectrum.grid.e_min}-{spectrum.grid.e_max} keV; nothing to encode")
+    z = encode_spectra(model, counts, bkg, w)
+    shape = decode_latents(model, z)
+    pred = predicted_counts(shape, counts, bkg, w)[0]
+    coords = {name: xy[0] for name, xy in place_on_map(run_dir, z).items()}
+    rows, dist = index.neighbours_of_vector(z[0], k)
+    return UploadedSpectrum(spectrum=spectrum, latent=z[0], coords=coords, shape=shape[0], predicted=pred,
+                            neighbour_rows=rows, neighbour_dist=dist)

@@ -1,0 +1,269 @@
+"""Streamlit glue shared by the pages: cached loaders, the run chooser, the simulated-data notice, the map's
+filters and colouring (kept in session state so every page filters and colours alike), and opening a source.
+
+Caching: the run (catalog table and memory-mapped arrays) is an ``st.cache_resource`` shared read-only by all
+sessions, because ``st.cache_data`` would copy the 100,000 x 112 arrays on every rerun; derived arrays and
+tables (hover labels, density, classifier results) use ``st.cache_data``; the model uses ``st.cache_resource``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.explore import filters as flt
+from core.explore import runs
+from core.explore.neighbours import LatentIndex
+from explorer import figures
+
+# session-state keys
+RUN = "xle_run"
+SOURCE = "xle_source_id"  # the open source (id)
+SELECTED = "xle_selected_ids"  # ids of the last box/lasso selection
+COLOUR = "xle_colour"
+GOTO = "xle_goto"  # a page to switch to, set by callbacks (which cannot switch pages themselves)
+PERSIST = ("xle_f_classes", "xle_f_splits", "xle_f_counts", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
+           COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y")
+
+PAGES = {
+    "map": "explorer/pages/map.py",
+    "source": "explorer/pages/source.py",
+    "pairs": "explorer/pages/pairs.py",
+    "classify": "explorer/pages/classify.py",
+    "outliers": "explorer/pages/outliers.py",
+    "traversal": "explorer/pages/traversal.py",
+    "upload": "explorer/pages/upload.py",
+    "run": "explorer/pages/run.py",
+}
+
+SIMULATED_NOTICE = ("**Simulated data.** Every spectrum of this dataset is simulated: each source is a real "
+                    "catalog row (class, hardness ratios, significance), its physical model is folded through a "
+                    "real Chandra response and Poisson-sampled with a background. The counts are not Chandra "
+                    "observations.")
+
+
+# ---- cached loaders ------------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading the run…", max_entries=4)
+def get_run(run_dir: str, mtime: float) -> runs.RunView:
+    """The run folder loaded once per (path, latents file time); shared read-only."""
+    return runs.load_run(Path(run_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def get_index(run_dir: str, mtime: float) -> LatentIndex:
+    return LatentIndex().fit(get_run(run_dir, mtime).latents)
+
+
+@st.cache_data(show_spinner="Estimating latent density…", max_entries=4)
+def get_log_density(run_dir: str, mtime: float, k: int = 10) -> np.ndarray:
+    return get_index(run_dir, mtime).log_density(k)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def get_hover(run_dir: str, mtime: float) -> np.ndarray:
+    return figures.hover_text(get_run(run_dir, mtime).sources)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def get_model(run_dir: str, mtime: float):
+    from core.model.checkpoint import load_model
+
+    return load_model(Path(run_dir), device="cpu")
+
+
+def run_key(run: runs.RunView) -> tuple[str, float]:
+    """(path, mtime) pair every cached call takes, so a re-encoded run is reloaded."""
+    p = Path(run.run_dir)
+    return str(p), (p / "latents.npy").stat().st_mtime
+
+
+def _mtime(run_dir: Path) -> float:
+    p = Path(run_dir) / "latents.npy"
+    return p.stat().st_mtime if p.is_file() else 0.0
+
+
+# ---- page frame -------------------------------------------------------------------------------------------
+def persist_widgets() -> None:
+    """Keep widget values across pages (Streamlit drops the state of widgets a page does not draw)."""
+    for k in PERSIST:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
+def choose_run() -> runs.RunView | None:
+    """Sidebar run chooser; returns the loaded run, or None (with instructions) when there is none."""
+    default = runs.default_run_dir()
+    found = runs.discover_runs(runs.RUNS_ROOT, extra=[default])
+    if not found:
+        st.sidebar.warning("No encoded run found.")
+        st.error(f"No encoded run was found at `{default}` (or under `{runs.RUNS_ROOT}/`).")
+        st.markdown("Build the demo dataset and train the demo run with the project's run command, which shows "
+                    "its progress in the terminal and then opens this app:\n\n```bash\n./scripts/run\n```\n\n"
+                    "or point the app at another run folder with `XLE_RUN=path/to/run streamlit run app.py`.")
+        return None
+    labels = {str(p): p.name if p.parent.resolve() == runs.RUNS_ROOT.resolve() else str(p) for p in found}
+    options = list(labels)
+    if st.session_state.get(RUN) not in options:
+        want = str(Path(default).resolve())
+        st.session_state[RUN] = want if want in options else options[0]
+    if len(options) > 1:
+        st.sidebar.selectbox("Run", options, key=RUN, format_func=labels.get,
+                             help="Run folders under runs/ (and $XLE_RUN) that have been encoded.")
+    else:
+        st.sidebar.caption(f"Run: **{labels[options[0]]}**")
+    path = st.session_state[RUN]
+    try:
+        return get_run(path, _mtime(Path(path)))
+    except Exception as exc:  # an unreadable run must not take the whole app down
+        st.error(f"Cannot open run `{path}`: {exc}")
+        return None
+
+
+def page_frame(title: str, caption: str | None = None) -> runs.RunView | None:
+    """Title, run chooser, simulated notice. Pages stop quietly when there is no run."""
+    goto = st.session_state.pop(GOTO, None)
+    if goto:
+        st.switch_page(goto)
+    persist_widgets()
+    run = choose_run()
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    if run is None:
+        st.stop()
+    simulated_notice(run)
+    for note in run.notes:
+        st.warning(note)
+    return run
+
+
+def simulated_notice(run: runs.RunView) -> None:
+    if run.simulated:
+        st.info(SIMULATED_NOTICE, icon=":material/science:")
+        st.sidebar.markdown(":orange-badge[:material/science: simulated data]")
+
+
+# ---- filters and colouring (sidebar, shared by the map, pairwise, classifier and outlier pages) ----------------
+def _init(key: str, default, valid=None) -> None:
+    """Give a widget its default through session state (never both a default and a state value)."""
+    if key not in st.session_state or (valid is not None and not valid(st.session_state[key])):
+        st.session_state[key] = default
+
+
+def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
+    """Filter widgets in the sidebar; returns the filters and the mask (N,) of sources that pass."""
+    s = run.sources
+    sb = st.sidebar
+    sb.subheader("Filters")
+    labels = figures.class_order(runs.class_labels(s))
+    _init("xle_f_classes", [], lambda v: set(v) <= set(labels))
+    classes = sb.multiselect("Class", labels, key="xle_f_classes", placeholder="all classes")
+    splits_all = [x for x in ("train", "val", "test") if x in set(s["split"])]
+    _init("xle_f_splits", [], lambda v: set(v) <= set(splits_all))
+    splits = sb.multiselect("Split", splits_all, key="xle_f_splits", placeholder="all splits")
+    lo_c, hi_c = int(s["counts"].min()), int(max(s["counts"].max(), 1))
+    counts = (lo_c, hi_c)
+    if hi_c > lo_c:
+        _init("xle_f_counts", (lo_c, hi_c), lambda v: lo_c <= v[0] <= v[1] <= hi_c)
+        counts = sb.slider("Counts", lo_c, hi_c, key="xle_f_counts")
+    hard = []
+    with sb.expander("Hardness ratios", expanded=False):
+        for col, key in (("hard_hm", "xle_f_hm"), ("hard_hs", "xle_f_hs"), ("hard_ms", "xle_f_ms")):
+            _init(key, (-1.0, 1.0))
+            r = st.slider(col, -1.0, 1.0, step=0.01, key=key)
+            if tuple(r) != (-1.0, 1.0):
+                hard.append((col, float(r[0]), float(r[1])))
+    _init("xle_f_name", "")
+    name = sb.text_input("Search name or id", key="xle_f_name", placeholder="e.g. 2CXO J0537")
+    f = flt.Filters(classes=tuple(classes) if classes else None, splits=tuple(splits) if splits else None,
+                    counts=None if tuple(counts) == (lo_c, hi_c) else (float(counts[0]), float(counts[1])),
+                    hardness=tuple(hard), name=name or "")
+    mask = flt.apply(s, f)
+    sb.caption(f"**{int(mask.sum()):,}** of {len(s):,} sources pass the filters")
+    return f, mask
+
+
+def colour_options(run: runs.RunView) -> dict[str, str]:
+    """value -> label for the colour chooser: class, reconstruction error, hardness ratios, numeric columns."""
+    opts = {figures.COLOUR_CLASS: "class"}
+    if np.isfinite(run.sources["recon_error"]).any():
+        opts[figures.COLOUR_RECON] = "reconstruction error"
+    numeric = runs.numeric_columns(run.sources)
+    skip = {figures.COLOUR_RECON, "row"} | {c for c in numeric if c.startswith(("umap_", "pca_"))}
+    for c in ("hard_hm", "hard_hs", "hard_ms"):
+        if c in numeric:
+            opts[c] = f"hardness {c}"
+    for c in numeric:
+        if c not in opts and c not in skip:
+            opts[c] = c
+    return opts
+
+
+def colour_control(run: runs.RunView, where=st.sidebar) -> tuple[str, bool]:
+    opts = colour_options(run)
+    _init(COLOUR, figures.COLOUR_CLASS, lambda v: v in opts)
+    colour = where.selectbox("Colour by", list(opts), format_func=opts.get, key=COLOUR)
+    log = False
+    if colour != figures.COLOUR_CLASS:
+        _init("xle_log_colour", False)
+        log = where.checkbox("log colour scale", key="xle_log_colour")
+    return colour, log
+
+
+# ---- opening a source -----------------------------------------------------------------------------------------
+def open_source(source_id: str, *, go_to_page: bool = False) -> None:
+    st.session_state[SOURCE] = str(source_id)
+    if go_to_page:
+        st.switch_page(PAGES["source"])
+
+
+def current_source_row(run: runs.RunView) -> int | None:
+    sid = st.session_state.get(SOURCE)
+    if sid is None:
+        return None
+    try:
+        return run.row_of(sid)
+    except KeyError:
+        return None
+
+
+def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, hide: tuple[str, ...] = (),
+                     go_to_page: bool = False) -> None:
+    """A dataframe where clicking a row opens that row's source (by its ``id`` column) and, with
+    ``go_to_page``, goes to the source page. Runs as a callback, so it acts once per click."""
+    ids = df["id"].astype(str).tolist()
+
+    def picked() -> None:
+        event = st.session_state.get(key)
+        try:
+            rows = event["selection"]["rows"]
+        except (KeyError, TypeError):
+            rows = []
+        if rows:
+            st.session_state[SOURCE] = ids[rows[0]]
+            if go_to_page:
+                st.session_state[GOTO] = PAGES["source"]
+
+    shown = df.drop(columns=[c for c in hide if c in df.columns])
+    st.dataframe(shown, key=key, on_select=picked, selection_mode="single-row", hide_index=True,
+                 height=height if height is not None else "auto", width="stretch")
+
+
+@st.cache_data(show_spinner="Building feature sets…", max_entries=4)
+def get_features(run_dir: str, mtime: float) -> dict[str, np.ndarray]:
+    """The feature sets the classifier page compares, in catalog order."""
+    from core import classify
+
+    run = get_run(run_dir, mtime)
+    ds = run.dataset
+    feats = {"latent": np.asarray(run.latents, dtype=np.float64),
+             "hardness": classify.hardness_features(ds.spectra, ds.energy_edges, ds.weights)}
+    fit_rows = ds.split_index("train")
+    if len(fit_rows) >= 8:
+        feats["pca8"] = classify.pca_features(ds.spectra, ds.background, ds.weights, fit_rows)
+    cat = classify.catalog_hardness_features(ds.catalog)
+    if cat is not None:
+        feats["catalog_hardness"] = cat
+    return feats

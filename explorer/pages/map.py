@@ -1,0 +1,116 @@
+"""Map: the latent space laid out in 2-D (UMAP, PCA or two latent axes). Click a point to open its source;
+box- or lasso-select to list sources and download them."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from core.explore import export
+from explorer import common, figures, source_view
+
+MAP_KEY = "xle_map"
+SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
+
+run = common.page_frame("Latent map", "Each point is a source, placed by its 8 latent values. Click a point to "
+                        "see its spectrum and reconstruction; drag a box or lasso to list sources.")
+f, mask = common.sidebar_filters(run)
+sources = run.sources
+
+
+def _ids_of(points: list[dict]) -> list[str]:
+    out = []
+    for p in points:
+        cd = p.get("customdata")
+        if isinstance(cd, (list, tuple)):
+            cd = cd[0] if cd else None
+        if cd is not None:
+            out.append(str(cd))
+    return list(dict.fromkeys(out))
+
+
+def on_map_select() -> None:
+    """Chart callback (runs before the script): a single clicked point opens that source; a box or lasso
+    replaces the selection. Empty events (the figure redrawn, a double click) keep both as they are."""
+    state = st.session_state.get(MAP_KEY)
+    sel = state.get("selection", {}) if state else {}
+    ids = _ids_of(sel.get("points", []))
+    if not ids:
+        return
+    if sel.get("box") or sel.get("lasso") or len(ids) > 1:
+        st.session_state[common.SELECTED] = ids
+    else:
+        st.session_state[common.SOURCE] = ids[0]
+
+
+projections = {}
+if "umap" in run.maps:
+    projections["UMAP"] = ("umap_x", "umap_y", "UMAP 1", "UMAP 2")
+if "pca" in run.maps:
+    projections["PCA"] = ("pca_x", "pca_y", "PC 1", "PC 2")
+projections["latent axes"] = None
+
+c = st.columns([1.3, 1, 1, 1.4, 1.2])
+common._init("xle_proj", next(iter(projections)), lambda v: v in projections)
+proj = c[0].segmented_control("Layout", list(projections), key="xle_proj")
+proj = proj or next(iter(projections))
+if projections[proj] is None:
+    zc = run.latent_columns
+    common._init("xle_x", zc[0], lambda v: v in zc)
+    common._init("xle_y", zc[1 % len(zc)], lambda v: v in zc)
+    x = c[1].selectbox("x axis", zc, key="xle_x")
+    y = c[2].selectbox("y axis", zc, key="xle_y")
+    xt, yt = x, y
+else:
+    x, y, xt, yt = projections[proj]
+    c[1].metric("shown", f"{int(mask.sum()):,}")
+    c[2].metric("selected", f"{len(st.session_state.get(common.SELECTED, [])):,}")
+colour, log = common.colour_control(run, where=c[3])
+drag = c[4].segmented_control("Drag to", ["box", "lasso", "zoom"], default="box", key="xle_drag")
+dragmode = {"box": "select", "lasso": "lasso", "zoom": "zoom"}.get(drag or "box")
+
+selected = st.session_state.get(common.SELECTED, [])
+focus = st.session_state.get(common.SOURCE)
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    fig = figures.map_figure(sources, x, y, colour=colour, mask=mask, hover=common.get_hover(*common.run_key(run)),
+                             selected_ids=selected, focus_id=focus, x_title=xt, y_title=yt, log_colour=log,
+                             dragmode=dragmode, height=640)
+    st.plotly_chart(fig, key=MAP_KEY, on_select=on_map_select, selection_mode=("points", "box", "lasso"),
+                    width="stretch", config={"displaylogo": False, "scrollZoom": True})
+with right:
+    row = common.current_source_row(run)
+    if row is None:
+        st.markdown("#### Click a point")
+        st.caption("Its observed counts, the autoencoder's reconstruction and (for simulated data) the noiseless "
+                   "truth appear here. Use the sidebar to filter, and the search box to find a source by name.")
+        from core.explore.filters import search
+
+        q = st.session_state.get("xle_f_name", "")
+        if q:
+            hits = search(sources, q, limit=10)
+            common.selectable_table(hits[["id", "name", "class", "counts"]], key="map_search", hide=("id",))
+    else:
+        source_view.render_compact(run, row)
+
+st.divider()
+st.subheader(f"Selection ({len(selected):,} sources)")
+if not selected:
+    st.caption("Drag a box or a lasso on the map (choose with “Drag to”) to list sources here. The selection "
+               "stays when you change the colouring or the filters; the table can be downloaded.")
+else:
+    rows = sources.index[sources["id"].isin(selected)]
+    table = sources.loc[rows, [col for col in SHOW_COLUMNS if col in sources.columns]]
+    head = st.columns([1, 1, 1, 1, 3])
+    stem = f"{run.name}_selection_{len(table)}"
+    meta = {"run": run.name, "simulated": bool(run.simulated)}
+    for i, fmt in enumerate(export.FORMATS):
+        full = sources.loc[rows].drop(columns=["row"])
+        head[i].download_button(f"{fmt}", data=lambda fmt=fmt, full=full: export.to_bytes(full, fmt, meta=meta),
+                                file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
+                                icon=":material/download:", key=f"dl_{fmt}")
+    if head[3].button("Clear selection", icon=":material/close:"):
+        st.session_state[common.SELECTED] = []
+        st.rerun()
+    if run.simulated:
+        head[4].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
+    common.selectable_table(table, key="sel_table", height=min(420, 38 + 35 * len(table)))

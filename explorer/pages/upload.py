@@ -1,0 +1,81 @@
+"""Your own spectrum: upload a PHA file (and its responses), see where it lands on the map and its neighbours."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.errors import SpectrumError, XLEError
+from core.explore import upload
+from core.explore.neighbours import neighbour_table
+from core.explore.spectra import spectrum_table
+from explorer import common, figures
+
+run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum: a CSC per-source `*_pha3.fits` (it "
+                        "carries its background), or an OGIP PHA file with its ARF and RMF (and background). It is "
+                        "read by the project's readers, encoded by this run's model and placed on the saved maps.")
+st.caption(f"Limits: {upload.MAX_FILE_MB} MB per file, {upload.MAX_TOTAL_MB} MB in all. Files stay on the server "
+           f"only while they are read.")
+c = st.columns(4)
+pha = c[0].file_uploader("Spectrum (PHA)", type=["pi", "pha", "fits", "fit", "gz"], key="up_pha",
+                         max_upload_size=upload.MAX_FILE_MB)
+arf = c[1].file_uploader("ARF (optional)", type=["arf", "fits", "fit", "gz"], key="up_arf",
+                         max_upload_size=upload.MAX_FILE_MB)
+rmf = c[2].file_uploader("RMF (optional)", type=["rmf", "rsp", "fits", "fit", "gz"], key="up_rmf",
+                         max_upload_size=upload.MAX_FILE_MB)
+bkg = c[3].file_uploader("Background (optional)", type=["pi", "pha", "fits", "fit", "gz"], key="up_bkg",
+                         max_upload_size=upload.MAX_FILE_MB)
+st.caption("Without ARF/RMF/background uploads, the files the PHA header names (ANCRFILE, RESPFILE, BACKFILE) "
+           "are used if you upload them under those names here.")
+if pha is None:
+    st.info("Upload a spectrum to place it on the map.", icon=":material/upload_file:")
+    st.stop()
+
+files = {"pha": [(pha.name, pha.getvalue())]}
+for role, f in (("arf", arf), ("rmf", rmf), ("background", bkg)):
+    if f is not None:
+        files[role] = [(f.name, f.getvalue())]
+key = common.run_key(run)
+try:
+    grid = upload.grid_of(run.dataset.energy_edges, run.dataset.info)
+    with tempfile.TemporaryDirectory(prefix="xle-upload-") as tmp:
+        paths = upload.save_uploads(files, Path(tmp))
+        spec = upload.read_upload(paths, grid)
+    with st.spinner("Encoding…"):
+        res = upload.place_spectrum(spec, common.get_model(*key), run.run_dir, common.get_index(*key))
+except SpectrumError as exc:
+    st.error(f"**{Path(exc.path).name}** cannot be used: {exc.reason}", icon=":material/error:")
+    st.stop()
+except XLEError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+except Exception as exc:  # a broken upload must never take the page down
+    st.error(f"{pha.name} could not be read: {type(exc).__name__}: {exc}", icon=":material/error:")
+    st.stop()
+
+for w in spec.warnings:
+    st.warning(w)
+hr = spec.hardness
+st.success(f"**{pha.name}**: {spec.total_counts:,} counts on the grid, exposure {spec.exposure:,.0f} s · "
+           + " · ".join(f"{k} {v:+.2f}" for k, v in hr.items() if np.isfinite(v)), icon=":material/check_circle:")
+left, right = st.columns([1, 1])
+with left:
+    table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
+                           weights=spec.weights)
+    st.plotly_chart(figures.spectrum_figure(table, title=f"{pha.name} (your upload, real data)", height=460),
+                    key="up_spec")
+with right:
+    proj = st.segmented_control("Map", [m.upper() for m in run.maps], default=[m.upper() for m in run.maps][0],
+                                key="up_proj") or "UMAP"
+    m = proj.lower()
+    f, mask = run.sources, np.ones(len(run.sources), bool)
+    fig = figures.map_figure(run.sources, f"{m}_x", f"{m}_y", hover=common.get_hover(*key), height=460,
+                             x_title=f"{proj} 1", y_title=f"{proj} 2", dragmode="zoom")
+    figures.add_point(fig, float(res.coords[m][0]), float(res.coords[m][1]), "your spectrum")
+    st.plotly_chart(fig, key="up_map")
+st.markdown("**Latent values**: " + " · ".join(f"z{i} {v:+.3f}" for i, v in enumerate(res.latent)))
+st.markdown("**10 nearest neighbours** in the latent space (click one to open it)")
+nb = neighbour_table(run.sources, res.neighbour_rows, res.neighbour_dist)
+common.selectable_table(nb, key="up_nb", go_to_page=True, hide=("id",))
