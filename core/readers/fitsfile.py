@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 import warnings
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 from astropy.io import fits
 
 from core.errors import SpectrumError
+
+FITS_BLOCK = 2880
 
 
 @contextlib.contextmanager
@@ -19,16 +23,46 @@ def open_fits(path: Path) -> Iterator[fits.HDUList]:
         raise SpectrumError(path, "file not found")
     if path.stat().st_size == 0:
         raise SpectrumError(path, "file is empty")
+    size = check_complete(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
-    except (OSError, ValueError, TypeError, IndexError) as exc:
+    except (OSError, EOFError, ValueError, TypeError, IndexError, zlib.error) as exc:
         raise SpectrumError(path, f"not a readable FITS file (truncated or another format): {exc}") from exc
+    info = hdul.fileinfo(len(hdul) - 1) if len(hdul) else None
+    end = info["datLoc"] + info["datSpan"] if info else 0
+    if end != size:  # astropy drops (or keeps, without its data) an HDU cut short, without an error
+        hdul.close()
+        what = (f"{size - end} bytes after the last complete HDU cannot be read" if end < size
+                else f"the last HDU needs {end - size} bytes more than the file holds")
+        raise SpectrumError(path, f"{what}: the file is truncated (an interrupted download?) or damaged")
     try:
         yield hdul
     finally:
         hdul.close()
+
+
+def check_complete(path: Path) -> int:
+    """Refuse a file cut short: astropy reads the HDUs it finds and silently drops a truncated tail (a GTI, or
+    the rest of a gzip stream), so a partial download would otherwise pass. A FITS file is a whole number of
+    2880-byte blocks; a gzip stream must decompress to its end with a matching CRC."""
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    if magic == b"\x1f\x8b":
+        size = 0
+        try:
+            with gzip.open(path, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    size += len(block)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise SpectrumError(path, f"gzip stream is truncated or damaged: {exc}") from exc
+    else:
+        size = path.stat().st_size
+    if magic == b"SI" and size % FITS_BLOCK:  # only FITS files (others are refused by astropy, saying so)
+        raise SpectrumError(path, f"{size} bytes is not a whole number of {FITS_BLOCK}-byte FITS blocks: the file "
+                                  f"is truncated (an interrupted download?) or damaged")
+    return size
 
 
 def read_table(path: Path, hdu: fits.BinTableHDU) -> fits.FITS_rec:

@@ -87,7 +87,8 @@ def read_rmf(path: Path) -> Rmf:
         n_grp = np.asarray(mdata["N_GRP"]).astype(int)
         f_chan, n_ch, rows = mdata["F_CHAN"], mdata["N_CHAN"], mdata["MATRIX"]
         for i in range(n_e):  # variable-length rows: each has N_GRP groups of N_CHAN channels from F_CHAN
-            fc, nc, row = np.atleast_1d(f_chan[i]), np.atleast_1d(n_ch[i]), np.asarray(rows[i], float)
+            fc, nc = np.atleast_1d(f_chan[i]), np.atleast_1d(n_ch[i])
+            row = np.atleast_1d(np.asarray(rows[i], float))  # a one-element MATRIX column reads as a scalar
             pos = 0
             for g in range(n_grp[i]):
                 start, length = int(fc[g]) - first_chan, int(nc[g])
@@ -106,6 +107,6 @@ def read_rmf(path: Path) -> Rmf:
 def check_pair(arf: Arf, rmf: Rmf) -> None:
     """An ARF and RMF belong together only on the same energy grid."""
     if len(arf.energ_lo) != len(rmf.energ_lo) or not np.allclose(arf.energ_lo, rmf.energ_lo, rtol=1e-4, atol=1e-6):
-        raise SpectrumError(arf.path, f"ARF energy grid ({len(arf.energ_lo)} bins, {arf.energ_lo[0]:.3f}-"
-                                      f"{arf.energ_hi[-1]:.3f} keV) does not match the RMF {rmf.path.name} "
+        raise SpectrumError(arf.path, f"ARF {arf.path.name}: its energy grid ({len(arf.energ_lo)} bins, "
+                                      f"{arf.energ_lo[0]:.3f}-{arf.energ_hi[-1]:.3f} keV) does not match the RMF {rmf.path.name} "
                                       f"({len(rmf.energ_lo)} bins, {rmf.energ_lo[0]:.3f}-{rmf.energ_hi[-1]:.3f} keV)")
