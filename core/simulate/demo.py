@@ -24,7 +24,7 @@ from core.simulate.responses import load_csc_responses
 from core.spectrum import grid_hardness
 from core.splits import splits_of
 
-CHUNK = 16384
+CHUNK = 4096
 MIN_SIGNIFICANCE = 2.0
 SIMULATED_NOTE = ("SIMULATED: counts are simulated from real catalog values (hardness ratios, significance, "
                   "CSC fits) folded through real Chandra responses; they are not observed spectra.")

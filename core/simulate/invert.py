@@ -57,8 +57,8 @@ def invert(family: str, targets: np.ndarray, energy_flux: np.ndarray, log_nh_gal
     g = family_grid(family)
     n = len(targets)
     best = np.empty(n, dtype=int)
-    for start in range(0, n, 2048):
-        sl = slice(start, start + 2048)
+    for start in range(0, n, 512):
+        sl = slice(start, start + 512)
         model = np.where(energy_flux[sl, None, None], g.energy_hr[None], g.photon_hr[None])  # (c, G, 3)
         diff = np.nan_to_num(model - targets[sl, None, :], nan=0.0)
         cost = (diff ** 2).sum(-1)

@@ -1,0 +1,129 @@
+"""build-demo: the simulated demo dataset reproduces its sources' real hardness ratios, is deterministic,
+has the dataset schema, and scales to large --n without a second in-memory copy of the spectra."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from core.dataset import REQUIRED_COLUMNS, load_dataset
+from core.energy import EnergyGrid
+from core.simulate.demo import build_demo
+from core.simulate.models import absorption, powerlaw, thermal
+from core.simulate.responses import load_csc_responses
+from core.splits import split_of
+
+CLASSES = {"AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return build_demo(tmp_path_factory.mktemp("demo") / "demo", seed=0, progress=False)
+
+
+def test_demo_schema_and_population(demo):
+    d = load_dataset(demo)
+    t = d.catalog
+    assert set(REQUIRED_COLUMNS) <= set(t.columns)
+    assert d.simulated and d.info["simulated"] is True and "SIMULATED" in d.info["note"]
+    assert t["simulated"].all()
+    # every labelled source of the Yang et al. table, plus the umlcaxs sources not already labelled
+    assert t["labelled"].sum() == 2941
+    assert 10_500 < len(t) < 11_300
+    assert set(t.loc[t["labelled"], "class"]) == CLASSES
+    assert (t.loc[~t["labelled"], "class"] == "").all()
+    assert (t.loc[~t["labelled"], "predicted_class"] != "").all()
+    assert t["id"].is_unique
+    assert set(t["split"]) == {"train", "val", "test"}
+    assert d.spectra.shape == d.truth.shape == d.background.shape == (len(t), EnergyGrid().n_bins)
+    np.testing.assert_array_equal(d.spectra.sum(1), t["counts"].to_numpy())
+    assert np.all(d.spectra == np.round(d.spectra)) and np.all(d.spectra >= 0)
+    assert np.all(d.truth >= 0) and np.all(d.truth.sum(1) > 0)
+    # parameters stored for every source, of the family its class calls for
+    pl = t["true_model"] == "powerlaw"
+    assert t.loc[pl, "true_gamma"].notna().all() and t.loc[~pl, "true_kt"].notna().all()
+    assert set(t.loc[t["class"].isin(["HM-STAR", "LM-STAR", "YSO", "CV"]), "true_model"]) == {"thermal"}
+    assert set(t.loc[t["class"] == "AGN", "true_model"]) == {"powerlaw"}
+    assert t["response"].nunique() == 4
+
+
+@pytest.mark.parametrize("source", ["csc_photon_flux", "td_energy_flux"])
+@pytest.mark.parametrize("ratio", ["hard_hm", "hard_ms"])
+def test_demo_reproduces_catalog_hardness(demo, source, ratio):
+    """Spearman >= 0.8 between ratios from simulated counts and the catalog's, for sources with >= 100 counts.
+
+    Checked per catalog: the CSC's ratios are of photon fluxes, those of the labelled set come from the Yang et
+    al. band energy fluxes; the two scales are not the same quantity, so they are not pooled."""
+    t = load_dataset(demo).catalog
+    sel = (t["counts"] >= 100) & (t["catalog_hr_source"] == source) & t[ratio].notna() & t[f"catalog_{ratio}"].notna()
+    assert sel.sum() > 1000
+    rho = spearmanr(t.loc[sel, ratio], t.loc[sel, f"catalog_{ratio}"]).statistic
+    assert rho >= 0.8, f"{source} {ratio}: Spearman {rho:.3f}"
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path):
+    a = build_demo(tmp_path / "a", seed=3, n=1500, progress=False)
+    b = build_demo(tmp_path / "b", seed=3, n=1500, progress=False)
+    c = build_demo(tmp_path / "c", seed=4, n=1500, progress=False)
+    for name in ("catalog.parquet", "spectra.npy", "background.npy", "truth.npy", "dataset.json", "energy_edges.npy"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert (a / "spectra.npy").read_bytes() != (c / "spectra.npy").read_bytes()
+
+
+def test_split_is_fixed_by_source_name(tmp_path):
+    d = load_dataset(build_demo(tmp_path / "n", seed=5, n=2000, progress=False)).catalog
+    assert all(split_of(n) == s for n, s in zip(d["name"], d["split"]))
+    counts = d["split"].value_counts(normalize=True)
+    assert 0.6 < counts["train"] < 0.8 and 0.1 < counts["test"] < 0.2
+
+
+def test_large_n_keeps_one_copy_of_spectra_at_most(tmp_path):
+    """Heap growth from --n 20,000 to --n 220,000 stays below the size of one spectra array at 220,000: the
+    arrays go to memory maps chunk by chunk and are never gathered in memory."""
+    load_csc_responses(EnergyGrid())  # warm caches so they do not count
+    build_demo(tmp_path / "warm", n=100, progress=False)
+    peaks = {}
+    for n in (20_000, 220_000):
+        tracemalloc.start()
+        build_demo(tmp_path / f"n{n}", n=n, progress=False)
+        peaks[n] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    one_copy = 220_000 * EnergyGrid().n_bins * 4
+    assert peaks[220_000] - peaks[20_000] < one_copy, (peaks, one_copy)
+    assert load_dataset(tmp_path / "n220000").spectra.shape[0] == 220_000
+
+
+def test_models_behave_physically():
+    lo = np.linspace(0.3, 9.3, 901)[:-1]
+    hi = lo + 0.01
+    mid = 0.5 * (lo + hi)
+    soft, hard = mid < 1.2, mid > 2.0
+    # absorption removes soft photons first
+    ab = absorption(np.array([0.01, 1.0, 10.0]), mid)
+    assert np.all(np.diff(ab[:, soft].mean(1)) < 0) and ab[:, hard].mean(1)[2] > ab[:, soft].mean(1)[2]
+    # steeper power law is softer
+    pl = powerlaw(np.array([1.0, 3.0]), lo, hi)
+    ratio = pl[:, hard].sum(1) / pl[:, soft].sum(1)
+    assert ratio[0] > ratio[1]
+    # hot plasma is harder and shows Fe XXV at 6.7 keV; cool plasma has its lines below 1 keV
+    th = thermal(np.array([0.3, 8.0]), lo, hi)
+    fe = np.searchsorted(hi, 6.7)
+    assert th[1, fe] > 1.5 * th[1, fe - 3]
+    assert th[0, hard].sum() / th[0].sum() < th[1, hard].sum() / th[1].sum()
+
+
+def test_build_demo_cli(tmp_path):
+    out = tmp_path / "cli"
+    r = subprocess.run([sys.executable, "-m", "core", "build-demo", "--out", str(out), "--n", "300", "--seed", "1"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "SIMULATED" in r.stdout
+    assert load_dataset(out).catalog.shape[0] == 300
+    again = subprocess.run([sys.executable, "-m", "core", "build-demo", "--out", str(out), "--n", "300"],
+                           capture_output=True, text=True)
+    assert again.returncode == 1 and "already exists" in again.stderr
