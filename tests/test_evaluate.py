@@ -1,0 +1,107 @@
+"""Measures on hand-made inputs with known answers, and evaluate_run's metrics.json paths on a tiny run."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.baselines import MeanShape, PCAShapes
+from core.classify import (
+    hardness_features, kmeans_majority, stratified_folds, supervised_cv, task_labels,
+)
+from core.errors import ConfigError
+from core.evaluate import evaluate_run, format_table
+from core.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.model import ModelConfig
+from core.train import TrainConfig, train
+from tiny_data import make_tiny_dataset
+
+
+def test_deviance_per_bin_by_hand():
+    counts = np.array([[2.0, 0.0, 3.0]])
+    mu = np.array([[1.0, 1.0, 3.0]])
+    assert deviance_per_bin(counts, mu)[0] == pytest.approx(2 * (2 * math.log(2) - 1 + 1) / 3)
+    assert deviance_per_bin(counts, counts + 0.0)[0] == pytest.approx(0.0, abs=1e-12)
+    assert deviance_per_bin(counts, mu, np.array([[1.0, 1.0, 0.0]]))[0] == pytest.approx(2 * (2 * math.log(2)) / 2)
+
+
+def test_predicted_counts_scale_the_shape_to_the_source_counts_plus_background():
+    counts = np.array([[4.0, 4.0, 2.0]])
+    bkg = np.array([[1.0, 0.0, 1.0]])
+    mu = predicted_counts(np.array([[0.5, 0.5, 0.0]]), counts, bkg)
+    assert mu == pytest.approx(np.array([[5.0, 4.0, 1.0]]))  # S = 10 - 2 = 8
+    assert mu.sum() == pytest.approx(counts.sum())
+
+
+def test_kl_to_truth_by_hand():
+    truth = np.array([[10.0, 30.0], [0.0, 0.0]])
+    kl = kl_to_truth(truth, np.array([[0.5, 0.5], [0.5, 0.5]]))
+    assert kl[0] == pytest.approx(0.25 * math.log(0.5) + 0.75 * math.log(1.5))
+    assert np.isnan(kl[1])
+    assert kl_to_truth(truth[:1], np.array([[0.25, 0.75]]))[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_pca_recovers_a_low_rank_family_and_mean_shape_is_the_mean():
+    rng = np.random.default_rng(0)
+    base = np.abs(rng.normal(size=(2, 20))) + 0.5
+    shapes = rng.uniform(0.2, 1, (50, 2)) @ base
+    shapes /= shapes.sum(axis=1, keepdims=True)
+    pca = PCAShapes(n_components=2).fit(shapes)
+    assert pca.reconstruct(shapes) == pytest.approx(shapes, abs=1e-9)
+    assert MeanShape().fit(shapes).reconstruct(shapes[:3])[0] == pytest.approx(shapes.mean(axis=0), abs=1e-9)
+    assert net_shapes(np.array([[3.0, 1.0]]), np.array([[1.0, 1.0]])) == pytest.approx(np.array([[0.5, 0.0]]))
+
+
+def test_task_labels():
+    cat = pd.DataFrame({"class": ["AGN", "NS", "YSO", "", "CV", "HMXB"]})
+    assert task_labels(cat, "eight_class").tolist() == ["AGN", "NS", "YSO", "", "CV", "HMXB"]
+    assert task_labels(cat, "agn_vs_compact").tolist() == ["AGN", "compact", "", "", "compact", "compact"]
+    assert task_labels(cat, ["AGN", "YSO"]).tolist() == ["AGN", "", "YSO", "", "", ""]
+    with pytest.raises(ConfigError, match="task='nine'"):
+        task_labels(cat, "nine")
+
+
+def test_classifiers_on_separable_and_on_random_features():
+    rng = np.random.default_rng(1)
+    y = np.repeat(np.array(["a", "b", "c"]), 60)
+    centres = {"a": (0, 0), "b": (10, 0), "c": (0, 10)}
+    X = np.array([centres[c] for c in y]) + rng.normal(0, 0.5, (180, 2))
+    assert kmeans_majority(X, y)["balanced_accuracy"] == 1.0
+    folds = stratified_folds(y, seed=0)
+    assert len(folds) == 5 and stratified_folds(y, seed=0)[0][1].tolist() == folds[0][1].tolist()
+    for clf in ("random_forest", "logistic"):
+        res = supervised_cv(X, y, clf, folds)
+        assert res["balanced_accuracy"] == 1.0 and np.trace(res["confusion"]) == 180
+    noise = supervised_cv(rng.normal(size=(180, 2)), y, "logistic", folds)
+    assert noise["balanced_accuracy"] < 0.55  # chance is 1/3
+    assert set(noise["per_class_recall"]) == {"a", "b", "c"}
+
+
+def test_hardness_from_counts_in_csc_bands():
+    edges = np.array([0.5, 1.0, 1.5, 3.0, 7.0])  # centres 0.75 (s), 1.25 (m), 2.25 and 5 (h)
+    hr = hardness_features(np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), edges)
+    assert hr[0, :2].tolist() == [1.0, 1.0] and np.isnan(hr[0, 2])  # no m and no s counts: undefined
+    assert hr[1].tolist() == [-1.0, -1.0, 0.0]
+    assert np.isnan(hr[2]).all()
+
+
+def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
+    data = make_tiny_dataset(tmp_path / "tiny", n=300)
+    run = train(data, tmp_path / "run", ModelConfig(n_bins=32, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32),
+                TrainConfig(max_epochs=2, batch_size=64), progress=False)
+    m = evaluate_run(run, classification_split="all")
+    saved = json.loads((run / "metrics.json").read_text())
+    for model in ("autoencoder", "pca8", "mean"):
+        for measure in ("deviance_per_bin", "kl_to_truth"):
+            assert np.isfinite(saved["reconstruction"][model][measure])
+    for task in ("eight_class", "agn_vs_compact"):
+        for proto in ("kmeans", "supervised"):
+            for feats in ("latent", "hardness", "pca8"):
+                assert 0 <= saved["classification"][task][proto][feats]["balanced_accuracy"] <= 1
+    assert saved["reconstruction"]["truth"]["kl_to_truth"] == pytest.approx(0.0, abs=1e-9)
+    assert set(saved["spearman"]["z0"]) == {"hard_hm", "hard_hs", "hard_ms"}
+    assert set(saved["mutual_information"]) == {"P_intra", "P_inter"}
+    assert "log_nh" in saved["regression"] and "autoencoder" in format_table(m)
