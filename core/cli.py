@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         args = sub.parse_args(argv[1:])
         try:
             return int(module.run(args))
-        except XLEError as exc:
+        except (XLEError, FileExistsError) as exc:  # FileExistsError: an output folder without --overwrite
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:

@@ -1,0 +1,227 @@
+"""``python -m core ingest`` on the real folders: every usable spectrum written with its file's counts, every
+unusable one rejected with a reason, and the dataset folder in the documented schema (docs/formats.md)."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+
+from core.dataset import REQUIRED_COLUMNS, SPLITS, load_dataset
+from core.energy import EnergyGrid
+from core.ingest import ingest
+from core.spectrum import grid_hardness
+
+LOADED = {"9774.pi", "bubble.pi", "obs1.pi", "obs2.pi", "source.pi", "source_bin10.pi",
+          "acisf01575_001N001_r0085_pha3.fits.gz", "acisf04938_000N002_r0043_pha3.fits",
+          "acisf07867_000N001_r0002_pha3.fits", "acisf23022_000N027_r0122_pha3.fits.gz"}
+REJECTED = {  # file -> words its reason must contain
+    "12845.pi": ("RESPFILE", "12845.wrmf"),
+    "3c273.pi": ("GRATING=HETG",),
+    "hrc_bin2.pha": ("HRC",),
+    "with_nan.fits": ("no SPECTRUM extension",),
+}
+REAL_COLUMNS = ("file_counts", "source_file", "instrument", "detnam", "obsid", "object", "date_obs",
+                "background_file", "response_file", "arf_file", "warnings")
+STRING_COLUMNS = ("id", "name", "class", "split") + REAL_COLUMNS[1:]
+
+
+def read_report(path: Path) -> list[dict]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def fits_total(path: str | Path) -> int:
+    """Total COUNTS of the source spectrum (the HDU that is not HDUCLAS2=BKG), read with astropy."""
+    with fits.open(path) as hdul:
+        src = next(h for h in hdul[1:] if h.header.get("HDUCLAS1") == "SPECTRUM"
+                   and h.header.get("HDUCLAS2") != "BKG")
+        return int(np.sum(src.data["COUNTS"]))
+
+
+@pytest.fixture(scope="module")
+def ingested(real_data, run_core, tmp_path_factory):
+    """One CLI run over the real spectra and responses folders: (result, dataset folder, report path)."""
+    out = tmp_path_factory.mktemp("ingest") / "real"
+    result = run_core("ingest", real_data / "spectra", real_data / "responses", "--out", out)
+    return result, out, out.with_name("real_ingest_report.csv")
+
+
+def test_exit_status_2_with_rejections(ingested):
+    result, out, report = ingested
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert out.is_dir() and report.is_file()
+    assert f"wrote {len(LOADED)} spectra" in result.stdout
+    for name in REJECTED:
+        assert any(line.startswith("REJECTED") and name in line for line in result.stdout.splitlines()), name
+
+
+def test_report_lists_every_file_with_a_reason(ingested, real_data):
+    _, _, report = ingested
+    rows = read_report(report)
+    by_name = {Path(r["file"]).name: r for r in rows}
+    assert len(by_name) == len(rows), "a file is listed twice"
+    every = {p.name for folder in ("spectra", "responses") for p in (real_data / folder).iterdir()
+             if p.name.lower().removesuffix(".gz").endswith((".pi", ".pha", ".fits"))}
+    assert set(by_name) == every
+    assert {n for n, r in by_name.items() if r["status"] == "loaded"} == LOADED
+    rejected = {n: r["reason"] for n, r in by_name.items() if r["status"] == "rejected"}
+    assert set(rejected) == set(REJECTED)
+    for name, words in REJECTED.items():
+        for word in words:
+            assert word in rejected[name], (name, rejected[name])
+    skipped = {n: r["reason"] for n, r in by_name.items() if r["status"] == "skipped"}
+    assert set(skipped) == every - LOADED - set(REJECTED)
+    assert all(reason for reason in skipped.values())
+    assert "ARF" in skipped["arf.fits"] and "RMF" in skipped["rmf.fits"]
+    assert "background" in skipped["9774_bg.pi"]
+
+
+def test_catalog_schema(ingested):
+    _, out, _ = ingested
+    cat = pd.read_parquet(out / "catalog.parquet")
+    for col in REQUIRED_COLUMNS + REAL_COLUMNS:
+        assert col in cat.columns, col
+    assert len(cat) == len(LOADED)
+    assert cat["id"].is_unique
+    for col in STRING_COLUMNS:
+        assert pd.api.types.is_string_dtype(cat[col]) or cat[col].dtype == object, (col, cat[col].dtype)
+        assert cat[col].map(lambda v: isinstance(v, str)).all(), col
+    for col in ("counts", "file_counts"):
+        assert pd.api.types.is_integer_dtype(cat[col]), (col, cat[col].dtype)
+    for col in ("hard_hm", "hard_hs", "hard_ms", "catalog_hard_hm", "catalog_hard_hs", "catalog_hard_ms",
+                "exposure"):
+        assert pd.api.types.is_float_dtype(cat[col]), (col, cat[col].dtype)
+    assert pd.api.types.is_bool_dtype(cat["simulated"]) and not cat["simulated"].any()
+    assert set(cat["split"]) <= set(SPLITS)
+    assert (cat["class"] == "").all()  # no catalog given
+    assert cat[["catalog_hard_hm", "catalog_hard_hs", "catalog_hard_ms"]].isna().all().all()
+    assert (cat["exposure"] > 0).all()
+    assert (cat["instrument"] == "ACIS").all()
+    assert {Path(f).name for f in cat["source_file"]} == LOADED
+    for col in ("hard_hm", "hard_hs", "hard_ms"):
+        assert cat[col].between(-1, 1).all(), col
+
+
+def test_arrays_and_counts(ingested):
+    _, out, _ = ingested
+    cat = pd.read_parquet(out / "catalog.parquet")
+    grid = EnergyGrid()
+    spectra = np.load(out / "spectra.npy")
+    background = np.load(out / "background.npy")
+    edges = np.load(out / "energy_edges.npy")
+    assert spectra.dtype == np.float32 and spectra.shape == (len(cat), grid.n_bins) == (10, 112)
+    assert background.dtype == np.float32 and background.shape == spectra.shape
+    assert edges.dtype == np.float64
+    np.testing.assert_allclose(edges, grid.edges)
+    assert np.all(spectra == np.round(spectra)) and np.all(spectra >= 0)
+    assert np.all(background >= 0)
+    np.testing.assert_array_equal(spectra.sum(axis=1).astype(np.int64), cat["counts"].to_numpy())
+    assert (cat["counts"] <= cat["file_counts"]).all()
+    # file_counts is the FITS file's own total, read independently
+    for src, file_counts in zip(cat["source_file"], cat["file_counts"]):
+        assert file_counts == fits_total(src), src
+    assert not (out / "truth.npy").exists()
+    info = json.loads((out / "dataset.json").read_text())
+    assert info["simulated"] is False and info["n"] == len(cat)
+    assert {Path(p).name for p, _ in info["rejected"]} == set(REJECTED)
+
+
+def test_hardness_columns_match_the_arrays(ingested):
+    """The catalog's hardness ratios are those of the written counts and background (with band areas when the
+    catalog carries them)."""
+    _, out, _ = ingested
+    ds = load_dataset(out)
+    cat = ds.catalog
+    areas = ({b: cat[f"area_{b}"].to_numpy() for b in "smh"} if all(f"area_{b}" in cat for b in "smh") else None)
+    hr = grid_hardness(np.asarray(ds.spectra), np.asarray(ds.background), ds.energy_edges, areas)
+    for col in ("hard_hm", "hard_hs", "hard_ms"):
+        np.testing.assert_allclose(cat[col].to_numpy(), hr[col], rtol=1e-6, atol=1e-9, err_msg=col)
+
+
+def test_only_good_files_exit_0(real_data, run_core, tmp_path):
+    out = tmp_path / "good"
+    result = run_core("ingest", real_data / "spectra/9774.pi", real_data / "spectra/obs1.pi",
+                      real_data / "responses/acisf07867_000N001_r0002_pha3.fits", "--out", out)
+    assert result.returncode == 0, result.stdout + result.stderr
+    ds = load_dataset(out)
+    assert list(ds.catalog["id"]) == ["9774", "obs1", "acisf07867_000N001_r0002_pha3"]
+    assert list(ds.catalog["file_counts"]) == [4424, 54, 233]
+    rows = read_report(tmp_path / "good_ingest_report.csv")
+    assert [r["status"] for r in rows] == ["loaded"] * 3
+
+
+def test_nothing_loads_exit_1_and_nothing_written(real_data, run_core, tmp_path):
+    out = tmp_path / "none"
+    report = tmp_path / "why.csv"
+    result = run_core("ingest", real_data / "spectra/hrc_bin2.pha", real_data / "spectra/with_nan.fits",
+                      real_data / "spectra/3c273.pi", "--out", out, "--report", report)
+    assert result.returncode == 1
+    assert "nothing could be written" in result.stdout
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["why.csv"]  # no temporary folder left either
+    rows = read_report(report)
+    assert {Path(r["file"]).name for r in rows} == {"hrc_bin2.pha", "with_nan.fits", "3c273.pi"}
+    assert all(r["status"] == "rejected" and r["reason"] for r in rows)
+
+
+def test_explicit_responses_for_a_single_spectrum(real_data, copy_real, run_core, tmp_path):
+    """--arf/--rmf/--background for a spectrum whose header names no files."""
+    alone = copy_real("spectra/source.pi", dest=tmp_path / "alone")
+    other = copy_real("spectra/source.arf", "spectra/source.rmf", "spectra/back.pi", dest=tmp_path / "other")
+    out = tmp_path / "ds"
+    result = run_core("ingest", alone / "source.pi", "--out", out, "--arf", other / "source.arf",
+                      "--rmf", other / "source.rmf", "--background", other / "back.pi")
+    assert result.returncode == 0, result.stdout + result.stderr
+    cat = load_dataset(out).catalog
+    assert cat.loc[0, "file_counts"] == fits_total(real_data / "spectra/source.pi")
+    assert cat.loc[0, "background_file"] == str(other / "back.pi")
+    assert cat.loc[0, "response_file"] == str(other / "source.rmf")
+
+
+def test_damaged_files_are_rejected_each_with_its_reason(copy_real, tmp_path):
+    """The library call: damaged copies beside a good spectrum; the good one is written, each bad one is
+    rejected with what is wrong, and nothing raises."""
+    folder = copy_real("spectra/9774.pi", "spectra/9774.arf", "spectra/9774.rmf", "spectra/9774_bg.pi")
+    raw = (folder / "9774.pi").read_bytes()
+    (folder / "cut.pi").write_bytes(raw[:50000])
+    (folder / "notes.pha").write_text("not a spectrum\n")
+    with fits.open(folder / "9774.pi") as hdul:
+        hdul["SPECTRUM"].header["EXPOSURE"] = 0.0
+        hdul.writeto(folder / "noexp.pi")
+    with fits.open(folder / "9774.pi") as hdul:
+        hdul["SPECTRUM"].header["DETCHANS"] = 4096
+        hdul.writeto(folder / "chans.pi")
+    out = tmp_path / "ds"
+    report = ingest([folder], out, progress=False)
+    assert [p.name for p in report.loaded] == ["9774.pi"]
+    reasons = {p.name: r for p, r in report.rejected}
+    assert set(reasons) == {"cut.pi", "notes.pha", "noexp.pi", "chans.pi"}
+    assert "truncated" in reasons["cut.pi"]
+    assert "not a readable FITS file" in reasons["notes.pha"]
+    assert "EXPOSURE" in reasons["noexp.pi"]
+    assert "DETCHANS=4096" in reasons["chans.pi"]
+    assert report.exit_status == 2
+    assert len(load_dataset(out).catalog) == 1
+    rows = read_report(tmp_path / "ds_ingest_report.csv")
+    assert {Path(r["file"]).name: r["reason"] for r in rows if r["status"] == "rejected"} == reasons
+
+
+def test_existing_dataset_needs_overwrite(real_data, run_core, tmp_path):
+    out = tmp_path / "ds"
+    args = ("ingest", real_data / "spectra/obs1.pi", "--out", out)
+    assert run_core(*args).returncode == 0
+    before = (out / "catalog.parquet").read_bytes()
+    again = run_core(*args)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr and "--overwrite" in again.stderr
+    assert "Traceback" not in again.stderr
+    assert (out / "catalog.parquet").read_bytes() == before
+    replaced = run_core("ingest", real_data / "spectra/obs2.pi", "--out", out, "--overwrite")
+    assert replaced.returncode == 0
+    assert list(load_dataset(out).catalog["id"]) == ["obs2"]
