@@ -85,6 +85,11 @@ def write_dataset(
     overwrite: bool = False,
 ) -> Path:
     """Write a whole dataset atomically from in-memory arrays (small datasets; see ``DatasetFolderWriter``)."""
+    expected = (len(catalog), len(energy_edges) - 1)
+    for name, arr in (("spectra", spectra), ("background", background), ("truth", truth), ("weights", weights)):
+        if arr is not None and np.shape(arr) != expected:
+            raise DatasetError(f"{out}: {name} has shape {np.shape(arr)}; the catalog rows and energy edges "
+                               f"need {expected}")
     with DatasetFolderWriter(out, len(catalog), len(energy_edges) - 1, with_truth=truth is not None,
                              with_weights=weights is not None, overwrite=overwrite) as w:
         w.spectra[:] = spectra
