@@ -23,6 +23,7 @@ def atomic_dir(final: Path, overwrite: bool = False) -> Iterator[Path]:
         raise FileExistsError(f"{final} already exists; pass --overwrite to replace it")
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private (0700); the result should be like any folder
     try:
         yield tmp
     except BaseException:
@@ -37,11 +38,18 @@ def atomic_dir(final: Path, overwrite: bool = False) -> Iterator[Path]:
         os.replace(tmp, final)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private (0600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()

@@ -49,6 +49,18 @@ def test_complete_write_loads(tmp_path):
     assert leftovers(tmp_path, "ds") == []
 
 
+def test_dataset_has_ordinary_permissions(tmp_path):
+    """The folder and its files get the same permissions as any folder and file made here (umask), not the
+    private 0700/0600 of mkdtemp/mkstemp, so another user (the explorer's server) can read a dataset."""
+    (tmp_path / "plain_dir").mkdir()
+    (tmp_path / "plain_file").write_bytes(b"")
+    write_tiny(tmp_path / "ds")
+    mode = lambda p: p.stat().st_mode & 0o777  # noqa: E731
+    assert mode(tmp_path / "ds") == mode(tmp_path / "plain_dir")
+    for name in ("dataset.json", "catalog.parquet", "spectra.npy"):
+        assert mode(tmp_path / "ds" / name) == mode(tmp_path / "plain_file"), name
+
+
 def test_exception_inside_writer_leaves_nothing(tmp_path):
     out = tmp_path / "ds"
     with pytest.raises(RuntimeError, match="boom"):
