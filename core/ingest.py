@@ -134,6 +134,9 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
            overrides: dict[str, Path | None] | None = None, overwrite: bool = False,
            report_path: Path | None = None, progress: bool = True) -> IngestReport:
     grid = grid or EnergyGrid()
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
     report = IngestReport()
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}

@@ -19,6 +19,11 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = REPO.parent / "shared" / "data"
 REAL_PREFIXES = ("spectra/", "responses/")
 
+# Tests that build the demo reach catalogs through core.fetch too: use the mirror beside the repository when the
+# caller set none (./scripts/test sets it; a plain `pytest` should behave the same).
+if not os.environ.get("XLE_DATA_MIRROR") and DEFAULT_MIRROR.is_dir():
+    os.environ["XLE_DATA_MIRROR"] = str(DEFAULT_MIRROR)
+
 
 @pytest.fixture(scope="session")
 def real_data(tmp_path_factory) -> Path:
