@@ -56,7 +56,7 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
                hover: np.ndarray | None = None, selected_ids: list[str] | tuple[str, ...] = (),
                focus_id: str | None = None, x_title: str | None = None, y_title: str | None = None,
                height: int = 620, marker_size: float | None = None, log_colour: bool = False,
-               dragmode: str = "select") -> go.Figure:
+               dragmode: str = "zoom") -> go.Figure:
     """The latent map: ``x``/``y`` columns of ``sources``, only rows in ``mask``, coloured by class (one trace
     per class, legend hides classes) or by a numeric column (one trace, continuous scale; NaN in grey).
     Selected sources get an outline, the open source a star. WebGL throughout."""

@@ -86,3 +86,8 @@ def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, P
     train(data, run, model_config=mc, train_config=tc, progress=False, overwrite=True)
     encode_run(run, data)
     return data, run
+
+
+def session_run(tmp_path_factory) -> tuple[Path, Path]:
+    """The tiny run, built once per pytest session (shared by every explorer test module)."""
+    return make_explore_run(tmp_path_factory.getbasetemp() / "xle_explore")

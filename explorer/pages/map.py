@@ -65,8 +65,12 @@ else:
     c[1].metric("shown", f"{int(mask.sum()):,}")
     c[2].metric("selected", f"{len(st.session_state.get(common.SELECTED, [])):,}")
 colour, log = common.colour_control(run, where=c[3])
-drag = c[4].segmented_control("Drag to", ["box", "lasso", "zoom"], default="box", key="xle_drag")
-dragmode = {"box": "select", "lasso": "lasso", "zoom": "zoom"}.get(drag or "box")
+DRAG = {"click · zoom": "zoom", "box": "select", "lasso": "lasso"}
+common._init("xle_drag", "click · zoom", lambda v: v in DRAG)
+drag = c[4].segmented_control("Mouse", list(DRAG), key="xle_drag",
+                              help="click · zoom: click a point to open it, drag to zoom. box / lasso: drag to "
+                                   "select sources (clicks do not open sources in these modes).")
+dragmode = DRAG.get(drag or "click · zoom")
 
 selected = st.session_state.get(common.SELECTED, [])
 focus = st.session_state.get(common.SOURCE)
@@ -95,7 +99,7 @@ with right:
 st.divider()
 st.subheader(f"Selection ({len(selected):,} sources)")
 if not selected:
-    st.caption("Drag a box or a lasso on the map (choose with “Drag to”) to list sources here. The selection "
+    st.caption("Choose “box” or “lasso” under Mouse, then drag on the map to list sources here. The selection "
                "stays when you change the colouring or the filters; the table can be downloaded.")
 else:
     rows = sources.index[sources["id"].isin(selected)]
