@@ -127,18 +127,30 @@ def supervised_cv(X: np.ndarray, y: np.ndarray, classifier: str = "random_forest
 
 
 # ---- feature builders ---------------------------------------------------------------------------------------
-def hardness_features(counts: np.ndarray, energy_edges: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """(hard_hm, hard_hs, hard_ms) from the spectra's own counts in the CSC bands, (N, 3); NaN where undefined."""
+def hardness_features(counts: np.ndarray, energy_edges: np.ndarray, weights: np.ndarray | None = None,
+                      background: np.ndarray | None = None) -> np.ndarray:
+    """(hard_hm, hard_hs, hard_ms) from the spectra's own counts in the CSC bands, (N, 3); NaN where undefined.
+
+    With ``background`` the band counts are background-subtracted (as the CSC's are) and the ratios clipped to
+    [-1, 1]; no effective-area correction, since the autoencoder is not given the response either.
+    """
     c = np.asarray(counts, dtype=np.float64)
+    if background is not None:
+        c = c - np.asarray(background, dtype=np.float64)
     if weights is not None:
         c = c * weights
-    hr = hardness_ratios(band_counts(c, energy_edges[:-1], energy_edges[1:]))
-    return np.stack([hr[name] for name in HARDNESS_COLUMNS], axis=1)
+    bands = {k: np.maximum(v, 0.0) for k, v in band_counts(c, energy_edges[:-1], energy_edges[1:]).items()}
+    hr = hardness_ratios(bands)
+    return np.clip(np.stack([hr[name] for name in HARDNESS_COLUMNS], axis=1), -1.0, 1.0)
 
 
-def catalog_hardness_features(catalog: pd.DataFrame) -> np.ndarray | None:
-    """The catalog's own hardness ratios (N, 3), or None when the catalog has none."""
-    cols = [f"catalog_{name}" for name in HARDNESS_COLUMNS]
+def catalog_hardness_features(catalog: pd.DataFrame, prefix: str = "catalog_") -> np.ndarray | None:
+    """The catalog's own hardness ratios (N, 3), or None when the catalog has none.
+
+    ``prefix=""`` gives the dataset's ``hard_*`` columns instead (for the demo: from the counts, corrected by
+    the band-mean effective area of the spectrum's response, which the autoencoder is not given).
+    """
+    cols = [f"{prefix}{name}" for name in HARDNESS_COLUMNS]
     if not all(c in catalog.columns for c in cols):
         return None
     X = catalog[cols].to_numpy(dtype=np.float64)

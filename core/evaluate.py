@@ -32,7 +32,7 @@ from core.errors import ConfigError
 from core.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 
 FEATURES = ("latent", "hardness", "pca8")
-REFERENCE_FEATURES = ("hardness_catalog",)
+REFERENCE_FEATURES = ("hardness_catalog", "hardness_dataset")
 VARIABILITY_COLUMNS = ("P_intra", "P_inter")
 
 
@@ -161,7 +161,7 @@ def interpretation_measures(latent: np.ndarray, hardness: np.ndarray, catalog: A
     return {"spearman": spear, "mutual_information": mi}
 
 
-def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_split: str = "test",
+def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_split: str = "all",
                  seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
     """Compute every measure on the test split; writes ``metrics.json`` into the run folder (when ``write``)."""
     from core.encode import decode_latents
@@ -180,11 +180,12 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     w = ds.weights
     shapes_all = net_shapes(ds.spectra, ds.background, w)
     pca = PCAShapes(8).fit(shapes_all[train])
-    features = {"latent": latent, "hardness": hardness_features(ds.spectra, ds.energy_edges, w),
+    features = {"latent": latent, "hardness": hardness_features(ds.spectra, ds.energy_edges, w, ds.background),
                 "pca8": pca.transform(shapes_all)}
-    cat_hr = catalog_hardness_features(ds.catalog)
-    if cat_hr is not None:
-        features["hardness_catalog"] = cat_hr
+    for name, prefix in (("hardness_catalog", "catalog_"), ("hardness_dataset", "")):
+        ref = catalog_hardness_features(ds.catalog, prefix)
+        if ref is not None:
+            features[name] = ref
     class_rows = test if classification_split == "test" else np.arange(len(ds.catalog))
     metrics: dict[str, Any] = {
         "run": str(run_dir.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,

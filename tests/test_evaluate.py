@@ -86,6 +86,9 @@ def test_hardness_from_counts_in_csc_bands():
     assert hr[0, :2].tolist() == [1.0, 1.0] and np.isnan(hr[0, 2])  # no m and no s counts: undefined
     assert hr[1].tolist() == [-1.0, -1.0, 0.0]
     assert np.isnan(hr[2]).all()
+    # background-subtracted: 2 h counts of which 1 is background, 1 m count -> (1 - 1) / (1 + 1) = 0
+    net = hardness_features(np.array([[0.0, 1.0, 2.0, 0.0]]), edges, background=np.array([[0.0, 0.0, 1.0, 0.0]]))
+    assert net[0, 0] == 0.0 and net[0, 1] == 1.0
 
 
 def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
