@@ -110,9 +110,9 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
             fig.add_trace(go.Scattergl(x=xs[f], y=ys[f], customdata=ids[f], text=hov[f], name="open source",
                                        marker=dict(size=16, symbol="star", color="#FFD700",
                                                    line=dict(width=1.5, color="#111")), **common))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode=dragmode,
-                      legend=dict(itemsizing="constant", title=dict(text="class (click to hide)")
-                                  if colour == COLOUR_CLASS else None),
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), dragmode=dragmode,
+                      legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.01, x=0,
+                                  title=dict(text="click to hide:" if colour == COLOUR_CLASS else "")),
                       xaxis_title=x_title or x, yaxis_title=y_title or y, uirevision="map", hovermode="closest",
                       clickmode="event+select")
     return fig
@@ -163,10 +163,11 @@ def spectrum_figure(table: pd.DataFrame, *, title: str = "", simulated: bool = F
     fig.update_yaxes(title_text="counts per bin", type="log" if log_y else "linear", row=1, col=1)
     fig.update_xaxes(type="log", tickvals=[0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7])
     if simulated:
-        title = f"{title}  <span style='font-size:12px;color:#B35900'>(simulated counts)</span>"
-    fig.update_layout(title=dict(text=title, x=0.01, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+        title = f"{title} <span style='font-size:11px;color:#B35900'>· simulated counts</span>"
+    fig.update_layout(title=dict(text=title, x=0.01, y=0.99, yanchor="top", font=dict(size=14)), height=height,
+                      margin=dict(l=10, r=10, t=36, b=10), hovermode="x unified",
+                      legend=dict(yanchor="top", y=0.99, xanchor="right", x=0.99, bgcolor="rgba(255,255,255,0.75)",
+                                  font=dict(size=11)))
     return fig
 
 

@@ -49,7 +49,7 @@ if "pca" in run.maps:
     projections["PCA"] = ("pca_x", "pca_y", "PC 1", "PC 2")
 projections["latent axes"] = None
 
-c = st.columns([1.3, 1, 1, 1.4, 1.2])
+c = st.columns([1.25, 0.7, 0.7, 1.35, 1.3])
 common._init("xle_proj", next(iter(projections)), lambda v: v in projections)
 proj = c[0].segmented_control("Layout", list(projections), key="xle_proj")
 proj = proj or next(iter(projections))
@@ -65,12 +65,12 @@ else:
     c[1].metric("shown", f"{int(mask.sum()):,}")
     c[2].metric("selected", f"{len(st.session_state.get(common.SELECTED, [])):,}")
 colour, log = common.colour_control(run, where=c[3])
-DRAG = {"click · zoom": "zoom", "box": "select", "lasso": "lasso"}
-common._init("xle_drag", "click · zoom", lambda v: v in DRAG)
+DRAG = {"click": "zoom", "box": "select", "lasso": "lasso"}
+common._init("xle_drag", "click", lambda v: v in DRAG)
 drag = c[4].segmented_control("Mouse", list(DRAG), key="xle_drag",
-                              help="click · zoom: click a point to open it, drag to zoom. box / lasso: drag to "
+                              help="click: click a point to open it (drag to zoom). box / lasso: drag to "
                                    "select sources (clicks do not open sources in these modes).")
-dragmode = DRAG.get(drag or "click · zoom")
+dragmode = DRAG.get(drag or "click")
 
 selected = st.session_state.get(common.SELECTED, [])
 focus = st.session_state.get(common.SOURCE)
