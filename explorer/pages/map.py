@@ -73,11 +73,12 @@ drag = c[4].segmented_control("Mouse", list(DRAG), key="xle_drag",
 dragmode = DRAG.get(drag or "click")
 
 selected = st.session_state.get(common.SELECTED, [])
-focus = st.session_state.get(common.SOURCE)
+# The open source is not marked on the map on purpose: an unchanged figure keeps the chart's identity and lets
+# Streamlit reuse the cached message, so a click does not resend (and redraw) every point.
 left, right = st.columns([3, 2], gap="medium")
 with left:
     fig = figures.map_figure(sources, x, y, colour=colour, mask=mask, hover=common.get_hover(*common.run_key(run)),
-                             selected_ids=selected, focus_id=focus, x_title=xt, y_title=yt, log_colour=log,
+                             selected_ids=selected, x_title=xt, y_title=yt, log_colour=log,
                              dragmode=dragmode, height=640)
     st.plotly_chart(fig, key=MAP_KEY, on_select=on_map_select, selection_mode=("points", "box", "lasso"),
                     width="stretch", config={"displaylogo": False, "scrollZoom": True})

@@ -20,5 +20,5 @@ if len(axes) < 2:
     st.warning("Pick at least two axes.")
     st.stop()
 fig = figures.splom_figure(run.sources, axes, colour=colour, mask=mask, max_points=int(limit),
-                           height=max(600, 125 * len(axes)))
+                           height=max(640, 150 * len(axes)))
 st.plotly_chart(fig, key="xle_splom", width="stretch", config={"displaylogo": False})

@@ -1,0 +1,116 @@
+"""Explorer speed, measured in a real browser (headless Debian chromium through Playwright).
+
+For each run folder: start ``streamlit run app.py`` on it, then measure
+- time to drawn map: from navigation to the map page until Plotly has drawn every point (cold: first load of
+  the server, caches empty; warm: later loads);
+- click-to-reconstruction: from a click on a map point until the side panel's spectrum chart shows that source's
+  reconstruction (median and max over several points).
+
+    .venv/bin/python benchmarks/bench_explorer.py                       # runs/demo (~11,000 spectra)
+    .venv/bin/python benchmarks/bench_explorer.py --with-100k           # also 100,000 spectra (built if missing)
+
+``--with-100k`` builds ``datasets/demo100k`` with ``python -m core build-demo --n 100000`` when missing, and
+encodes it with the demo run's model into ``runs/demo100k`` (a copy of the model; no training).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from explorer import browser  # noqa: E402
+
+REPO = browser.REPO
+JS_SPECTRUM_TITLE = """() => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
+  if ((gd._fullData || []).some(t => t.name === 'reconstruction')) return (gd.layout.title || {}).text || '?'; }
+  return null; }"""
+
+
+def prepare_100k(base_run: Path, n: int) -> Path:
+    data = REPO / "datasets" / f"demo{n // 1000}k"
+    run = REPO / "runs" / f"demo{n // 1000}k"
+    py = sys.executable
+    env = dict(os.environ)
+    mirror = REPO.parent / "shared" / "data"
+    if not env.get("XLE_DATA_MIRROR") and mirror.is_dir():
+        env["XLE_DATA_MIRROR"] = str(mirror)  # as scripts/setup does
+    if not (data / "dataset.json").is_file():
+        print(f"building {data} ({n:,} simulated spectra)…", flush=True)
+        subprocess.run([py, "-m", "core", "build-demo", "--out", str(data), "--n", str(n)], cwd=REPO, check=True,
+                       env=env)
+    if not (run / "encoded.json").is_file():
+        run.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "model.safetensors", "history.csv"):
+            shutil.copy2(base_run / name, run / name)
+        print(f"encoding {data} with the model of {base_run} into {run}…", flush=True)
+        subprocess.run([py, "-m", "core", "encode", "--run", str(run), "--data", str(data), "--reconstructions"],
+                       cwd=REPO, check=True, env=env)
+    return run
+
+
+def measure(run: Path, loads: int, clicks: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    log = Path("/tmp") / f"bench_streamlit_{run.name}.log"
+    out = {"run": str(run)}
+    with browser.streamlit_server(run.resolve(), log=log) as url, sync_playwright() as p:
+        b = browser.launch(p)
+        map_times = []
+        for i in range(loads):
+            page = b.new_page(viewport={"width": 1500, "height": 1000})
+            page.set_default_timeout(300_000)
+            t0 = time.perf_counter()
+            page.goto(url)
+            n = browser.wait_map(page)
+            map_times.append(time.perf_counter() - t0)
+            browser.wait_idle(page)
+            if i < loads - 1:
+                page.close()
+        out["points"] = n
+        out["map_cold_s"] = map_times[0]
+        out["map_warm_s"] = statistics.median(map_times[1:]) if loads > 1 else float("nan")
+        click_times = []
+        for k in range(clicks):
+            before = page.evaluate(JS_SPECTRUM_TITLE)
+            t0 = time.perf_counter()
+            browser.click_map_point(page, 37 * k + 11)
+            page.wait_for_function(f"(b) => {{ const t = ({JS_SPECTRUM_TITLE})(); return t !== null && t !== b; }}",
+                                   arg=before)
+            click_times.append(time.perf_counter() - t0)
+            browser.wait_idle(page)
+        out["click_median_s"] = statistics.median(click_times)
+        out["click_max_s"] = max(click_times)
+        out["click_first_s"] = click_times[0]
+        b.close()
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", type=Path, default=REPO / "runs" / "demo", help="encoded run folder (default runs/demo)")
+    ap.add_argument("--with-100k", action="store_true", help="also measure a 100,000-spectrum dataset")
+    ap.add_argument("--n-large", type=int, default=100_000, help="size of the large dataset (default 100000)")
+    ap.add_argument("--loads", type=int, default=3, help="page loads per run (first is cold)")
+    ap.add_argument("--clicks", type=int, default=5, help="points clicked per run")
+    args = ap.parse_args()
+    runs = [args.run]
+    if args.with_100k:
+        runs.append(prepare_100k(args.run, args.n_large))
+    results = [measure(r, args.loads, args.clicks) for r in runs]
+    print(f"\n{'run':<22}{'points':>9}{'map cold':>10}{'map warm':>10}{'click 1st':>11}{'click med':>11}{'click max':>11}")
+    for r in results:
+        print(f"{Path(r['run']).name:<22}{r['points']:>9,}{r['map_cold_s']:>9.2f}s{r['map_warm_s']:>9.2f}s"
+              f"{r['click_first_s']:>10.2f}s{r['click_median_s']:>10.2f}s{r['click_max_s']:>10.2f}s")
+    print("(headless chromium, software WebGL; times include the Streamlit rerun and the browser drawing)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
