@@ -20,11 +20,13 @@ f, mask = common.sidebar_filters(run)
 key = common.run_key(run)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def scores(run_dir: str, mtime: float, task, sets, method: str, mask_bits: bytes, n: int) -> dict:
+@st.cache_data(show_spinner=False, max_entries=256)
+def scores(run_dir: str, mtime: float, task, features: tuple[str, ...], method: str, mask_bits: bytes, n: int) -> dict:
+    """One feature set's scores, cached on its own so that changing the chosen features never recomputes the
+    baselines; every set gets the same labels and the same folds (they depend only on the rows and the seed)."""
     mask = np.unpackbits(np.frombuffer(mask_bits, dtype=np.uint8), count=n).astype(bool)
     feats = common.get_features(run_dir, mtime)
-    return live.evaluate(feats, common.get_run(run_dir, mtime).sources, task, sets, method, mask=mask)
+    return live.evaluate(feats, common.get_run(run_dir, mtime).sources, task, [features], method, mask=mask)
 
 
 @st.fragment
@@ -47,13 +49,19 @@ def panel() -> None:
     if not main:
         st.warning("Choose at least one feature set.")
         return
+    common._init("xle_cls_method", "logistic", lambda v: v in live.METHODS)
     method = c[2].radio("Method", list(live.METHODS), format_func=live.METHODS.get, key="xle_cls_method")
     sets = [tuple(main)] + [(b,) for b in live.BASELINES if b in feats and (b,) != tuple(main)]
     bits = np.packbits(mask).tobytes()
     t0 = time.perf_counter()
+    out = None
     try:
         with st.spinner("Cross-validating…"):
-            out = scores(*key, task, tuple(sets), method, bits, len(mask))
+            for s in sets:
+                one = scores(*key, task, tuple(s), method, bits, len(mask))
+                if out is None:
+                    out = {k: v for k, v in one.items() if k != "results"} | {"results": {}}
+                out["results"].update(one["results"])
     except ConfigError as exc:
         st.warning(str(exc))
         return
