@@ -24,7 +24,7 @@ SOURCE = "xle_source_id"  # the open source (id)
 SELECTED = "xle_selected_ids"  # ids of the last box/lasso selection
 COLOUR = "xle_colour"
 GOTO = "xle_goto"  # a page to switch to, set by callbacks (which cannot switch pages themselves)
-PERSIST = ("xle_f_classes", "xle_f_splits", "xle_f_counts", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
+PERSIST = (RUN, "xle_f_classes", "xle_f_splits", "xle_f_counts", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
            COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y")
 
 PAGES = {
@@ -114,6 +114,10 @@ def choose_run() -> runs.RunView | None:
     else:
         st.sidebar.caption(f"Run: **{labels[options[0]]}**")
     path = st.session_state[RUN]
+    if st.session_state.get("xle_run_shown") != path:  # another run: its ids are not this one's
+        st.session_state["xle_run_shown"] = path
+        st.session_state.pop(SOURCE, None)
+        st.session_state[SELECTED] = []
     try:
         return get_run(path, _mtime(Path(path)))
     except Exception as exc:  # an unreadable run must not take the whole app down
