@@ -24,7 +24,7 @@ SOURCE = "xle_source_id"  # the open source (id)
 SELECTED = "xle_selected_ids"  # ids of the last box/lasso selection
 COLOUR = "xle_colour"
 GOTO = "xle_goto"  # a page to switch to, set by callbacks (which cannot switch pages themselves)
-PERSIST = (RUN, "xle_f_classes", "xle_f_splits", "xle_f_counts", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
+PERSIST = (RUN, "xle_f_classes", "xle_f_splits", "xle_f_cmin", "xle_f_cmax", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
            COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y")
 
 PAGES = {
@@ -170,8 +170,12 @@ def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
     lo_c, hi_c = int(s["counts"].min()), int(max(s["counts"].max(), 1))
     counts = (lo_c, hi_c)
     if hi_c > lo_c:
-        _init("xle_f_counts", (lo_c, hi_c), lambda v: lo_c <= v[0] <= v[1] <= hi_c)
-        counts = sb.slider("Counts", lo_c, hi_c, key="xle_f_counts")
+        cc = sb.columns(2)
+        _init("xle_f_cmin", lo_c, lambda v: lo_c <= v <= hi_c)
+        _init("xle_f_cmax", hi_c, lambda v: lo_c <= v <= hi_c)
+        cmin = cc[0].number_input("Counts from", lo_c, hi_c, key="xle_f_cmin", step=10)
+        cmax = cc[1].number_input("to", lo_c, hi_c, key="xle_f_cmax", step=100)
+        counts = (min(cmin, cmax), max(cmin, cmax))
     hard = []
     with sb.expander("Hardness ratios", expanded=False):
         for col, key in (("hard_hm", "xle_f_hm"), ("hard_hs", "xle_f_hs"), ("hard_ms", "xle_f_ms")):

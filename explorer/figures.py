@@ -65,18 +65,22 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
     sub = sources[mask]
     hov = hover[mask]
     n = len(sub)
-    size = marker_size or (6 if n < 3000 else 4 if n < 30000 else 2.5)
+    size = marker_size or (7 if n < 3000 else 5 if n < 30000 else 3)
     ids = sub["id"].astype(str).to_numpy()
     xs, ys = sub[x].to_numpy(dtype=float), sub[y].to_numpy(dtype=float)
     fig = go.Figure()
     common = dict(mode="markers", hovertemplate="%{text}<extra></extra>")
     if colour == COLOUR_CLASS:
         labels = class_labels(sub).to_numpy()
-        for i, lab in enumerate(class_order(pd.Series(labels))):
+        order = class_order(pd.Series(labels))
+        colours = {lab: class_colour(lab, i) for i, lab in enumerate(order)}
+        # unlabelled first, small and pale, so that the labelled classes are drawn on top of them
+        for lab in ([UNLABELLED] if UNLABELLED in order else []) + [c for c in order if c != UNLABELLED]:
             m = labels == lab
+            pale = lab == UNLABELLED
             fig.add_trace(go.Scattergl(
                 x=xs[m], y=ys[m], customdata=ids[m], text=hov[m], name=f"{lab} ({m.sum():,})",
-                marker=dict(size=size, color=class_colour(lab, i), opacity=0.45 if lab == UNLABELLED else 0.8,
+                marker=dict(size=size * (0.8 if pale else 1.25), color=colours[lab], opacity=0.35 if pale else 0.85,
                             line=dict(width=0)), **common))
     else:
         v = sub[colour].to_numpy(dtype=float, na_value=np.nan)

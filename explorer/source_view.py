@@ -100,11 +100,12 @@ def render_compact(run: RunView, row: int) -> None:
     facts = {"hard_hm": r["hard_hm"], "hard_hs": r["hard_hs"], "hard_ms": r["hard_ms"]}
     st.caption(" · ".join(f"{k} {v:+.2f}" for k, v in facts.items() if np.isfinite(v)))
     c = st.columns([1, 1, 1])
-    if c[0].button("Open source page", icon=":material/open_in_full:", key="map_open_full"):
+    if c[0].button("Source page", icon=":material/open_in_full:", key="map_open_full",
+                   help="catalog row, latent values and the 10 nearest neighbours"):
         common.open_source(str(r["id"]), go_to_page=True)
     csc = links.csc_url(str(r["name"]))
     if csc:
-        c[1].link_button("CSC page", csc, icon=":material/open_in_new:")
-    if c[2].button("Traverse latents", icon=":material/tune:", key="map_traverse"):
+        c[1].link_button("CSC", csc, icon=":material/open_in_new:", help="this source in the Chandra Source Catalog")
+    if c[2].button("Traverse", icon=":material/tune:", key="map_traverse", help="move its latent values by hand"):
         common.open_source(str(r["id"]))
         st.switch_page(common.PAGES["traversal"])

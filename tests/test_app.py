@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.explore import runs
 from explorer import common
 from tests.explore_support import session_run
 
@@ -57,7 +58,7 @@ def test_map_click_opens_the_source_and_selection_stays_when_colour_changes(app,
     at.session_state[common.SELECTED] = ids
     at.run()
     assert_clean(at)
-    assert any(b.label == "Open source page" for b in at.button)
+    assert any(b.label == "Source page" for b in at.button)
     assert "Selection (3 sources)" in texts(at.subheader)
     tables = [d.value for d in at.dataframe]
     assert any(set(ids) <= set(t.get("id", [])) for t in tables)
@@ -72,14 +73,24 @@ def test_map_click_opens_the_source_and_selection_stays_when_colour_changes(app,
     assert any("2CXO" in str(s.value) for s in at.subheader)
 
 
-def test_map_filters_and_search(app):
+def test_map_filters_and_search(app, tiny):
     at = app.run()
     at.multiselect(key="xle_f_classes").set_value(["AGN"]).run()
     assert_clean(at)
     assert "**40** of 400 sources" in texts(at.sidebar.caption)
     at.text_input(key="xle_f_name").set_value("tiny0000").run()
     assert_clean(at)
-    assert "of 400 sources" in texts(at.sidebar.caption)
+    assert "**1** of 400 sources" in texts(at.sidebar.caption)  # of tiny00000..tiny00009 only tiny00000 is an AGN
+    at.text_input(key="xle_f_name").set_value("").run()
+    at.multiselect(key="xle_f_classes").set_value([]).run()
+    at.number_input(key="xle_f_cmin").set_value(100).run()
+    at.slider(key="xle_f_hm").set_range(-0.3, 0.3).run()
+    assert_clean(at)
+    view = runs.load_run(tiny[1]).sources
+    want = int((view["counts"].between(100, 1e9) & view["hard_hm"].between(-0.3, 0.3)).sum())
+    assert f"**{want}** of 400 sources" in texts(at.sidebar.caption)
+    at.switch_page("explorer/pages/outliers.py").run()  # filters follow to other pages
+    assert f"**{want}** of 400 sources" in texts(at.sidebar.caption)
 
 
 def test_source_page_search_and_neighbours(app):

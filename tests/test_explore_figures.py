@@ -27,7 +27,7 @@ def test_class_map_one_webgl_trace_per_class_with_ids():
     mask[[0, 1]] = False
     fig = figures.map_figure(s, "x", "y", mask=mask)
     assert all(t.type == "scattergl" for t in fig.data)
-    assert [t.name.split(" ")[0] for t in fig.data] == ["AGN", "CV", "unlabelled"]
+    assert [t.name.split(" ")[0] for t in fig.data] == ["unlabelled", "AGN", "CV"]  # unlabelled drawn underneath
     assert ids_in(fig) == sorted(s["id"][mask])
     for t in fig.data:  # every point's position matches its source (looked up by id, not by index)
         for cid, x in zip(t.customdata, t.x):

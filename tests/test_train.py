@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -96,3 +97,18 @@ def test_cli_reports_a_bad_config_value(tiny, tmp_path, capsys):
     assert "latent_dim=0: must be a whole number in [1, 512]" in capsys.readouterr().err
     assert main(["train", "--data", str(tiny), "--out", str(tmp_path / "run"), "--patience", "0", "--quiet"]) == 1
     assert "patience=0" in capsys.readouterr().err
+
+
+def test_count_split_parts_add_up_and_stay_whole():
+    from core.train import split_counts
+
+    counts = torch.tensor([[0.0, 3.0, 10.0, 1.0], [5.0, 5.0, 0.0, 2.0]])
+    bkg = torch.full_like(counts, 0.5)
+    (a, ba), (b, bb) = split_counts(counts, bkg, TrainConfig(), np.random.default_rng(0))
+    assert torch.equal(a + b, counts) and (a >= 0).all() and (b >= 0).all() and torch.equal(a, a.round())
+    assert torch.allclose(ba + bb, bkg)
+
+
+def test_bad_split_range_is_refused():
+    with pytest.raises(ConfigError, match="split_max=1.0"):
+        TrainConfig(split_max=1.0)
