@@ -14,8 +14,17 @@ def _add_config_args(parser: argparse.ArgumentParser, cls: type, title: str) -> 
         if f.name == "n_bins":
             continue  # always the dataset's
         kind = type(f.default)
-        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}", type=kind,
-                           default=None, metavar=kind.__name__.upper(), help=f"default {f.default!r}")
+        group.add_argument(f"--{f.name.replace('_', '-')}", dest=f"{cls.__name__}.{f.name}",
+                           type=parse_bool if kind is bool else kind, default=None,
+                           metavar=kind.__name__.upper(), help=f"default {f.default!r}")
+
+
+def parse_bool(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -139,18 +139,26 @@ class SpectrumAutoencoder(nn.Module):
         return self.decode(z), z
 
     # ---- loss ----------------------------------------------------------------------------------------------
-    def spectrum_loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None) -> Tensor:
-        """Per-spectrum KL(observed shape || predicted bin probabilities), (N,); see the module docstring."""
+    def spectrum_loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
+                      target: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Per-spectrum KL(observed shape || predicted bin probabilities), (N,); see the module docstring.
+
+        ``target``: (counts, background) the prediction is scored against, when they are not the input's own
+        (count splitting in training: the input is one binomial part of the counts, the target the other).
+        """
         w = torch.ones_like(counts) if weights is None else weights  # (N, B)
         log_s = self.decode_log(self.encode(counts, background, w))  # (N, B)
-        return multinomial_kl(log_s, counts, background, w)
+        t_counts, t_background = (counts, background) if target is None else target
+        return multinomial_kl(log_s, t_counts, t_background, w)
 
-    def loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None) -> Tensor:
+    def loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
+             target: tuple[Tensor, Tensor] | None = None) -> Tensor:
         """Scalar training loss over a batch (counts, background, weights: (N, B))."""
-        per = self.spectrum_loss(counts, background, weights)  # (N,)
+        per = self.spectrum_loss(counts, background, weights, target)  # (N,)
         if self.config.loss_norm == "spectrum":
             return per.mean()
-        n = (counts * (torch.ones_like(counts) if weights is None else weights)).sum(dim=1)  # (N,)
+        t_counts = counts if target is None else target[0]
+        n = (t_counts * (torch.ones_like(t_counts) if weights is None else weights)).sum(dim=1)  # (N,)
         return (per * n).sum() / n.sum().clamp(min=1.0)
 
 

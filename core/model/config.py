@@ -44,12 +44,12 @@ class ModelConfig:
     """
 
     n_bins: int = 112
-    bins_per_token: int = 4
+    bins_per_token: int = 8
     d_model: int = 64
     n_heads: int = 4
-    n_layers: int = 2
+    n_layers: int = 3
     latent_dim: int = 8
-    dropout: float = 0.0
+    dropout: float = 0.1
     decoder_hidden: int = 256
     n_energy_freqs: int = 8  # sinusoidal frequencies of the log-energy position encoding
     input_transform: str = "sqrt"  # "sqrt": sqrt of counts relative to the mean per bin; "log": log1p of that
