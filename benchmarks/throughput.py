@@ -63,7 +63,11 @@ def main() -> None:
     ap.add_argument("--data", default=None, help="dataset folder to draw spectra from (default: synthetic)")
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
+    ap.add_argument("--threads", type=int, default=TrainConfig().threads,
+                    help="torch CPU threads (default: training's default; 0 = torch's default)")
     args = ap.parse_args()
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     torch.manual_seed(0)
     mc, tc = ModelConfig(), TrainConfig()
@@ -91,8 +95,11 @@ def main() -> None:
         return batch
 
     n_enc, t_enc = timed(encode_step, args.seconds)
+    # torch's fused inference path for transformer layers is invisible to the FLOP counter: count with it off
+    torch.backends.mha.set_fastpath_enabled(False)
     with FlopCounterMode(display=False) as fc, torch.no_grad():
         model.encode(counts[:batch], bkg[:batch])
+    torch.backends.mha.set_fastpath_enabled(True)
     flops_per_spectrum = fc.get_total_flops() / batch
     mm = matmul_gflops(args.seconds)
     enc_rate = n_enc / t_enc
