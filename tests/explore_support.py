@@ -68,15 +68,15 @@ def make_explore_dataset(out: Path, n: int = 400, seed: int = 0) -> Path:
 
 
 def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, Path]:
-    """(dataset folder, run folder) under ``root``, built with the project's real train and encode; reused
-    when already there."""
+    """(dataset folder, run folder) under ``root``, built with the project's real train, encode and evaluate;
+    reused when already there."""
     from core.encode import encode_run
     from core.model.config import ModelConfig
     from core.train import TrainConfig, train
 
     root = Path(root)
     data, run = root / "data", root / "runs" / "tiny"
-    if (run / "encoded.json").is_file() and (run / "map_placement.npz").is_file():
+    if (run / "metrics.json").is_file():
         return data, run
     if not data.is_dir():
         make_explore_dataset(data, n=n)
@@ -85,6 +85,9 @@ def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, P
     tc = TrainConfig(max_epochs=epochs, batch_size=64, device="cpu", warmup_epochs=0)
     train(data, run, model_config=mc, train_config=tc, progress=False, overwrite=True)
     encode_run(run, data)
+    from core.evaluate import evaluate_run
+
+    evaluate_run(run, data)  # metrics.json, for the run page
     return data, run
 
 

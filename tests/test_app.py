@@ -149,6 +149,14 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     assert "with_nan.fits" in texts(at.error)
 
 
+def test_run_page_shows_metrics(app):
+    at = open_page(app, "run")
+    assert_clean(at)
+    cols = [set(d.value.columns) for d in at.dataframe]
+    assert any({"task", "protocol", "latent"} <= c for c in cols)
+    assert any({"model", "deviance_per_bin"} <= c for c in cols)
+
+
 def test_no_run_explains_how_to_build_one(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("XLE_RUN", str(tmp_path / "runs" / "none"))

@@ -215,3 +215,16 @@ def test_upload_bad_file_gets_the_readers_error(view, real_data, tmp_path):
     with pytest.raises(SpectrumError) as err:
         upload.read_upload(paths, upload.grid_of(view.dataset.energy_edges, view.dataset.info))
     assert "with_nan.fits" in str(err.value) and err.value.reason
+
+
+def test_metrics_tables_flatten_metrics_json():
+    m = {"classification": {"eight_class": {"n": 5, "supervised": {
+             "latent": {"balanced_accuracy": 0.3271, "balanced_accuracy_std": 0.03},
+             "hardness": {"balanced_accuracy": 0.262}}, "kmeans": {"latent": {"balanced_accuracy": 0.2}}}},
+         "reconstruction": {"autoencoder": {"deviance_per_bin": 1.3, "kl_to_truth": 0.03}, "note": "x"}}
+    t = runs.metrics_table(m)
+    assert list(t["protocol"]) == ["supervised", "kmeans"]
+    assert t.loc[0, "latent"] == "0.327 ± 0.030" and t.loc[0, "hardness"] == "0.262"
+    r = runs.reconstruction_table(m)
+    assert list(r["model"]) == ["autoencoder"] and r.loc[0, "kl_to_truth"] == 0.03
+    assert runs.metrics_table({}).empty

@@ -197,3 +197,31 @@ UNLABELLED = "unlabelled"
 def class_labels(sources: pd.DataFrame) -> pd.Series:
     """Class per source for colouring, with '' shown as 'unlabelled'."""
     return sources["class"].replace("", UNLABELLED)
+
+
+def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """``metrics.json``'s balanced accuracies as one row per (task, protocol) and one column per feature set,
+    "0.327 ± 0.030" where the spread over folds is known."""
+    recs = []
+    for task, by_protocol in (metrics.get("classification") or {}).items():
+        if not isinstance(by_protocol, dict):
+            continue
+        for protocol, by_features in by_protocol.items():
+            if not isinstance(by_features, dict):
+                continue
+            row = {"task": task, "protocol": protocol}
+            for feat, r in by_features.items():
+                if isinstance(r, dict) and "balanced_accuracy" in r:
+                    std = r.get("balanced_accuracy_std")
+                    row[feat] = f"{r['balanced_accuracy']:.3f}" + (f" ± {std:.3f}" if std is not None else "")
+            if len(row) > 2:
+                recs.append(row)
+    return pd.DataFrame(recs)
+
+
+def reconstruction_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """``metrics.json``'s reconstruction measures, one row per model."""
+    rec = metrics.get("reconstruction") or {}
+    rows = [{"model": k, **{m: v for m, v in d.items() if isinstance(v, (int, float))}}
+            for k, d in rec.items() if isinstance(d, dict)]
+    return pd.DataFrame(rows)

@@ -6,7 +6,7 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.explore.runs import run_state
+from core.explore.runs import metrics_table, reconstruction_table, run_state
 from explorer import common
 
 run = common.page_frame("Run", "The run folder behind every page: configuration, training history, metrics.")
@@ -25,9 +25,18 @@ if run.history is not None and len(run.history):
     st.plotly_chart(fig, key="run_hist")
 left, right = st.columns(2)
 with left:
-    st.markdown("**Metrics** (`python -m core evaluate`)")
+    st.markdown("**Metrics** (`python -m core evaluate`, test split)")
     if run.metrics:
-        st.json(run.metrics, expanded=2)
+        rec = reconstruction_table(run.metrics)
+        if len(rec):
+            st.caption("Reconstruction: Poisson deviance per bin against the counts, KL to the noiseless truth")
+            st.dataframe(rec, hide_index=True, width="stretch")
+        cls = metrics_table(run.metrics)
+        if len(cls):
+            st.caption("Balanced accuracy by task, protocol and features")
+            st.dataframe(cls, hide_index=True, width="stretch")
+        with st.expander("metrics.json"):
+            st.json(run.metrics, expanded=1)
     else:
         st.caption(f"No metrics.json yet: `python -m core evaluate --run {run.run_dir}`.")
 with right:

@@ -16,7 +16,8 @@ from explorer import common, figures
 run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum: a CSC per-source `*_pha3.fits` (it "
                         "carries its background), or an OGIP PHA file with its ARF and RMF (and background). It is "
                         "read by the project's readers, encoded by this run's model and placed on the saved maps.")
-st.caption(f"Limits: {upload.MAX_FILE_MB} MB per file, {upload.MAX_TOTAL_MB} MB in all. Files stay on the server "
+st.caption("Your upload is real data; the sources it is placed among (the map, the neighbours) are this run's. "
+           f"Limits: {upload.MAX_FILE_MB} MB per file, {upload.MAX_TOTAL_MB} MB in all. Files stay on the server "
            f"only while they are read.")
 c = st.columns(4)
 pha = c[0].file_uploader("Spectrum (PHA)", type=["pi", "pha", "fits", "fit", "gz"], key="up_pha",
