@@ -27,7 +27,7 @@ import io
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from core.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import WEIGHTS_FILE, save_model
-from core.model.config import ModelConfig, check_choice, check_float, check_int
+from core.model.config import DictConfig, ModelConfig, check_choice, check_float, check_int
 
 CHECKPOINT_FILE = "checkpoint.pt"
 HISTORY_FILE = "history.csv"
@@ -53,7 +53,7 @@ RESUME_IGNORES = ("device", "threads")  # training settings that may change betw
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(DictConfig):
     seed: int = 0
     max_epochs: int = 40
     batch_size: int = 128
@@ -89,16 +89,6 @@ class TrainConfig:
         if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
             check_choice("device", self.device, ("auto", "cpu", "cuda"))
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown train config fields {unknown}; known: {sorted(known)}")
-        return cls(**d)
 
 
 def resolve_device(name: str) -> torch.device:

@@ -33,8 +33,23 @@ def check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
         raise ConfigError(f"{name}={value!r}: must be one of {list(choices)}")
 
 
+class DictConfig:
+    """``to_dict`` / ``from_dict`` for config dataclasses saved with checkpoints; unknown fields are an error."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} fields {unknown}; known: {sorted(known)}")
+        return cls(**d)
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Shape of the transformer autoencoder.
 
     The spectrum (``n_bins`` bins) is cut into tokens of ``bins_per_token`` adjacent bins (the last token is
@@ -74,16 +89,5 @@ class ModelConfig:
     def n_tokens(self) -> int:
         return -(-self.n_bins // self.bins_per_token)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"unknown model config fields {unknown}; known: {sorted(known)}")
-        return cls(**d)
