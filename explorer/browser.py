@@ -122,3 +122,16 @@ def drag_box(page, fx0: float = 0.2, fy0: float = 0.2, fx1: float = 0.8, fy1: fl
     page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2, steps=8)
     page.mouse.move(x1, y1, steps=8)
     page.mouse.up()
+
+
+def drag_lasso(page, points: list[tuple[float, float]]) -> None:
+    """Draw a closed lasso through ``points`` (fractions of the map's plotting area)."""
+    box = page.evaluate("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+      const r = gd.getBoundingClientRect(); const s = gd._fullLayout._size;
+      return {x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h}; }""")
+    px = [(box["x"] + fx * box["w"], box["y"] + fy * box["h"]) for fx, fy in points]
+    page.mouse.move(*px[0])
+    page.mouse.down()
+    for x, y in px[1:] + [px[0]]:
+        page.mouse.move(x, y, steps=6)
+    page.mouse.up()

@@ -82,3 +82,13 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     assert selection_count(page) == got
     page.screenshot(path=str(SHOTS / "e2e_4_recoloured_selection_kept.png"), full_page=True)
     assert pt["id"].startswith("tiny")
+
+    # a lasso replaces the selection with the sources inside it
+    page.get_by_role("button", name="Clear selection").click()
+    page.wait_for_function("() => /Selection \\(0 /.test(document.body.innerText)")
+    browser.choose_mouse_mode(page, "lasso")
+    browser.drag_lasso(page, [(0.01, 0.01), (0.99, 0.01), (0.01, 0.99)])  # the upper-left half
+    page.wait_for_function("() => /Selection \\((?!0 )/.test(document.body.innerText)", timeout=60_000)
+    browser.wait_idle(page)
+    assert 0 < selection_count(page) < got
+    page.screenshot(path=str(SHOTS / "e2e_5_lasso_selection.png"), full_page=True)
