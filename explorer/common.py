@@ -266,12 +266,14 @@ def get_features(run_dir: str, mtime: float) -> dict[str, np.ndarray]:
 
     run = get_run(run_dir, mtime)
     ds = run.dataset
+    # the same feature sets, built the same way, as `python -m core evaluate` (core.evaluate)
     feats = {"latent": np.asarray(run.latents, dtype=np.float64),
-             "hardness": classify.hardness_features(ds.spectra, ds.energy_edges, ds.weights)}
+             "hardness": classify.hardness_features(ds.spectra, ds.energy_edges, ds.weights, ds.background)}
     fit_rows = ds.split_index("train")
     if len(fit_rows) >= 8:
         feats["pca8"] = classify.pca_features(ds.spectra, ds.background, ds.weights, fit_rows)
-    cat = classify.catalog_hardness_features(ds.catalog)
-    if cat is not None:
-        feats["catalog_hardness"] = cat
+    for name, prefix in (("hardness_catalog", "catalog_"), ("hardness_dataset", "")):
+        ref = classify.catalog_hardness_features(ds.catalog, prefix)
+        if ref is not None:
+            feats[name] = ref
     return feats

@@ -18,7 +18,7 @@ from core.errors import ConfigError
 METHODS = {"kmeans": "k-means + majority label (paper)", "random_forest": "random forest (5-fold CV)",
            "logistic": "logistic regression (5-fold CV)"}
 FEATURES = {"latent": "latent (8-d)", "hardness": "hardness ratios (from counts)", "pca8": "PCA-8 of the spectra",
-            "catalog_hardness": "catalog hardness ratios"}
+            "hardness_catalog": "catalog hardness ratios", "hardness_dataset": "dataset hard_* columns"}
 BASELINES = ("hardness", "pca8")
 
 
