@@ -106,8 +106,9 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
         if sel.any():
             fig.add_trace(go.Scattergl(x=xs[sel], y=ys[sel], customdata=ids[sel], text=hov[sel],
                                        name=f"selected ({sel.sum():,})",
-                                       marker=dict(size=size + 4, color="rgba(0,0,0,0)",
-                                                   line=dict(width=1.2, color="#111")), **common))
+                                       marker=dict(size=size + 3, color="rgba(0,0,0,0)",
+                                                   line=dict(width=0.8 if sel.sum() > 500 else 1.2,
+                                                             color="rgba(0,0,0,0.55)")), **common))
     if focus_id is not None:
         f = ids == focus_id
         if f.any():
