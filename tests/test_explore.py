@@ -158,6 +158,8 @@ def test_export_round_trips_through_astropy(view):
 def test_csc_links():
     url = links.csc_url("2CXO J053747.4-691019")
     assert url.startswith(links.CSC_CLI) and "2CXO%20J053747.4-691019" in url
+    assert "version=cur" in url  # release 1.1 (the default) has no 2CXO names
+    assert links.csc_url("2CXO J0537' OR 1=1 --") is None  # a quote would end the ADQL string
     assert links.csc_url("my upload") is None and links.csc_url(None) is None
     assert "Ident=2CXO" in links.simbad_url("2CXO J0537")
 
