@@ -17,7 +17,6 @@ from core.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 from core.readers import read_spectrum
 from core.readers.fitsfile import find_hdus, is_none_name, open_fits
-from core.spectrum import grid_hardness
 from core.splits import splits_of
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
@@ -142,6 +141,7 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     given = {Path(p) for p in paths if not Path(p).is_dir()}
     spectra_files, report.skipped = sort_candidates(files, given)
     rows, counts, backgrounds, weights = [], [], [], []
+    ids: set[str] = set()
     for f in tqdm(spectra_files, desc="reading spectra", unit="file", disable=not progress):
         try:
             spec = read_spectrum(f, grid=grid, **(overrides or {}))
@@ -149,8 +149,9 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
             report.rejected.append((f, exc.reason))
             continue
         file_id = f.name.split(".")[0]
-        while file_id in {r["id"] for r in rows}:
+        while file_id in ids:  # same file name in two folders
             file_id += "_" + str(len(rows))
+        ids.add(file_id)
         rows.append(_row(spec, file_id))
         counts.append(spec.counts)
         backgrounds.append(spec.background)
@@ -173,6 +174,3 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     write_bytes_atomic(report_path, report.to_csv().encode())
     return report
 
-
-def recompute_hardness(counts: np.ndarray, background: np.ndarray, edges: np.ndarray) -> dict[str, np.ndarray]:
-    return grid_hardness(counts, background, edges)

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from core.energy import CSC_BANDS, EnergyGrid, hardness_ratios
+from core.energy import CSC_BANDS, EnergyGrid, band_counts, hardness_ratios
 
 
 @dataclass
@@ -54,8 +54,7 @@ class Spectrum:
 
 def grid_band_counts(counts: np.ndarray, edges: np.ndarray) -> dict[str, np.ndarray]:
     """Counts in each CSC band from grid counts (..., B), each bin assigned to a band by its centre energy."""
-    centre = 0.5 * (edges[1:] + edges[:-1])
-    return {band: counts[..., (centre >= lo) & (centre < hi)].sum(axis=-1) for band, (lo, hi) in CSC_BANDS.items()}
+    return band_counts(counts, edges[:-1], edges[1:])
 
 
 def band_areas(arf_energy_lo: np.ndarray, arf_energy_hi: np.ndarray, specresp: np.ndarray) -> dict[str, np.ndarray]:

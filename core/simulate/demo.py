@@ -115,8 +115,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             counts_col[sl] = counts.sum(1)
             resp_index[sl] = r_idx
             expected_src[sl] = s
-        table = rows.drop(columns=["family"]).assign(family=rows["family"].to_numpy())
-        table = table.rename(columns={"family": "true_model"})
+        table = rows.rename(columns={"family": "true_model"})
         table.insert(0, "id", ids)
         table["split"] = splits_of(table["name"])
         table["counts"] = counts_col
