@@ -166,12 +166,3 @@ def pca_features(counts: np.ndarray, background: np.ndarray, weights: np.ndarray
     shapes = net_shapes(counts, background, weights)
     return PCAShapes(n_components).fit(shapes[fit_rows]).transform(shapes)
 
-
-def latent_features(run_dir: Any) -> np.ndarray:
-    """The run's latents (N, D) in catalog order (written by ``python -m core encode``)."""
-    from pathlib import Path
-
-    path = Path(run_dir) / "latents.npy"
-    if not path.is_file():
-        raise ConfigError(f"{path} is missing; run `python -m core encode --run {run_dir}` first")
-    return np.load(path, allow_pickle=False)

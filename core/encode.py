@@ -15,6 +15,7 @@ Placing new spectra on the saved maps never unpickles anything: ``map_placement.
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import torch
 
 from core.atomic import write_bytes_atomic, write_json_atomic
 from core.dataset import Dataset, load_dataset
-from core.errors import ConfigError
+from core.errors import ConfigError, DatasetError
 from core.measures import deviance_per_bin, predicted_counts
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import load_model
@@ -62,6 +63,26 @@ def decode_latents(model: SpectrumAutoencoder, latents: np.ndarray, batch_size: 
 
 def ids_checksum(ids: Any) -> str:
     return hashlib.sha256("\n".join(map(str, ids)).encode()).hexdigest()
+
+
+def load_latents(run_dir: Path, ds: Dataset) -> np.ndarray:
+    """The run's saved latents (N, D), only if they encode exactly this dataset's rows, in its order.
+
+    ``encoded.json`` records the checksum of the ids encoded; a run encoded on another dataset (another seed of
+    the demo has the same number of rows) would otherwise pair latents with the wrong sources.
+    """
+    run_dir = Path(run_dir)
+    enc, path = run_dir / "encoded.json", run_dir / "latents.npy"
+    if not enc.is_file() or not path.is_file():
+        raise DatasetError(f"{run_dir}: not encoded yet; run `python -m core encode --run {run_dir} --data <dataset>`")
+    if json.loads(enc.read_text()).get("ids_sha256") != ids_checksum(ds.catalog["id"]):
+        raise DatasetError(f"{run_dir}: its latents encode another dataset than {ds.path}; run `python -m core "
+                           f"encode --run {run_dir} --data {ds.path}`")
+    latents = np.load(path, allow_pickle=False)
+    if latents.ndim != 2 or latents.shape[0] != len(ds.catalog):
+        raise DatasetError(f"{path} has shape {latents.shape} but {ds.path} has {len(ds.catalog)} rows (a damaged "
+                           f"file?); re-run encode on this dataset")
+    return latents
 
 
 def _save_npy(path: Path, arr: np.ndarray) -> None:

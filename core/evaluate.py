@@ -28,7 +28,7 @@ from core.classify import (
     stratified_folds, supervised_cv, task_labels,
 )
 from core.dataset import Dataset, load_dataset
-from core.errors import ConfigError
+from core.errors import ConfigError, DatasetError
 from core.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 
 FEATURES = ("latent", "hardness", "pca8")
@@ -45,14 +45,13 @@ def run_dataset_path(run_dir: Path) -> Path:
 
 def run_latents(run_dir: Path, ds: Dataset, device: str = "cpu") -> np.ndarray:
     """The run's saved latents when they encode this dataset, else freshly encoded ones (not written)."""
-    from core.encode import encode_spectra, ids_checksum
+    from core.encode import encode_spectra, load_latents
     from core.model.checkpoint import load_model
 
-    enc = Path(run_dir) / "encoded.json"
-    if enc.is_file() and (Path(run_dir) / "latents.npy").is_file():
-        info = json.loads(enc.read_text())
-        if info.get("ids_sha256") == ids_checksum(ds.catalog["id"]):
-            return np.load(Path(run_dir) / "latents.npy", allow_pickle=False)
+    try:
+        return load_latents(run_dir, ds)
+    except DatasetError:
+        pass  # not encoded, or encoded on another dataset: encode this one now
     return encode_spectra(load_model(run_dir, device), ds.spectra, ds.background, ds.weights)
 
 

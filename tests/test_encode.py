@@ -57,3 +57,25 @@ def test_encode_run_writes_the_run_files(tmp_path):
     assert encode_spectra(load_model(run), ds.spectra[:5], ds.background[:5]) == pytest.approx(z[:5], abs=1e-5)
     encode_run(run)  # without --reconstructions: no stale reconstructions.npy left behind
     assert not (run / "reconstructions.npy").exists()
+
+
+def test_load_latents_refuses_latents_of_another_dataset(tmp_path):
+    """Same number of rows, other sources (here: the rows in reverse order): loading must refuse, not pair the
+    latents with the wrong sources."""
+    import dataclasses
+
+    from core.dataset import load_dataset
+    from core.encode import load_latents
+    from core.errors import DatasetError
+
+    data = make_tiny_dataset(tmp_path / "tiny", n=60)
+    run = train(data, tmp_path / "run", ModelConfig(n_bins=32, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32),
+                TrainConfig(max_epochs=1), progress=False)
+    ds = load_dataset(data)
+    with pytest.raises(DatasetError, match="not encoded yet"):
+        load_latents(run, ds)
+    encode_run(run)
+    assert load_latents(run, ds).shape == (60, 8)
+    other = dataclasses.replace(ds, catalog=ds.catalog.iloc[::-1].reset_index(drop=True))
+    with pytest.raises(DatasetError, match="another dataset"):
+        load_latents(run, other)

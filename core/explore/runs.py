@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from core.dataset import Dataset, load_dataset
+from core.encode import load_latents
 from core.errors import DatasetError
 
 RUNS_ROOT = Path("runs")
@@ -137,10 +138,7 @@ def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:
         raise DatasetError(f"{run_dir}: run not encoded yet; run `python -m core encode --run {run_dir} --data <dataset>`")
     ds = load_dataset(Path(data_dir) if data_dir is not None else dataset_path_of(run_dir))
     n = len(ds.catalog)
-    latents = np.load(run_dir / "latents.npy", allow_pickle=False)
-    if latents.shape[0] != n:
-        raise DatasetError(f"{run_dir}: latents.npy has {latents.shape[0]} rows but the dataset {ds.path} has {n}; "
-                           f"re-run encode on this dataset")
+    latents = load_latents(run_dir, ds)  # checks the latents encode exactly this dataset's rows
     notes: list[str] = []
     maps = {}
     for m in MAPS:
