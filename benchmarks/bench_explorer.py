@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from explorer import browser  # noqa: E402
+from tests import browser  # noqa: E402
 
 REPO = browser.REPO
 JS_SPECTRUM_TITLE = """() => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {

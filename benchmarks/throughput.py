@@ -25,13 +25,13 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
-from core.train import TrainConfig  # noqa: E402
+from core.run.train import TrainConfig  # noqa: E402
 
 
 def spectra(data: str | None, n: int, n_bins: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(counts, background) (n, B): from a dataset folder when given, else Poisson draws of ~300 counts."""
     if data:
-        from core.dataset import load_dataset
+        from core.data.dataset import load_dataset
 
         ds = load_dataset(Path(data))
         idx = np.random.default_rng(seed).choice(len(ds.catalog), size=n, replace=n > len(ds.catalog))

@@ -1,2 +1,2 @@
 """The Streamlit explorer: pages (``explorer/pages``) and the little glue they share. Computation lives in
-``core.explore`` (tested without Streamlit); figures in ``explorer.figures`` (Plotly only)."""
+``explorer.logic`` (tested without Streamlit); figures in ``explorer.ui.figures`` (Plotly only)."""

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 ``real_data``: the folder holding the project's real spectra and responses (``spectra/``, ``responses/``),
-reached through ``core.fetch.fetch`` so that a fresh clone without ``../shared/data`` downloads them. The
+reached through ``core.data.fetch.fetch`` so that a fresh clone without ``../shared/data`` downloads them. The
 mirror is ``$XLE_DATA_MIRROR`` when set, else ``../shared/data`` beside the repository. The mirror is
 read-only: tests copy files into ``tmp_path`` (``copy_real``) before editing them or placing them side by side.
 """
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = REPO.parent / "shared" / "data"
 REAL_PREFIXES = ("spectra/", "responses/")
 
-# Tests that build the demo reach catalogs through core.fetch too: use the mirror beside the repository when the
+# Tests that build the demo reach catalogs through core.data.fetch too: use the mirror beside the repository when the
 # caller set none (./scripts/test sets it; a plain `pytest` should behave the same).
 if not os.environ.get("XLE_DATA_MIRROR") and DEFAULT_MIRROR.is_dir():
     os.environ["XLE_DATA_MIRROR"] = str(DEFAULT_MIRROR)
@@ -28,7 +28,7 @@ if not os.environ.get("XLE_DATA_MIRROR") and DEFAULT_MIRROR.is_dir():
 @pytest.fixture(scope="session")
 def real_data(tmp_path_factory) -> Path:
     """Root folder laid out like the registry (``spectra/9774.pi``, ``responses/...``), every file verified."""
-    from core import fetch as fetch_mod
+    from core.data import fetch as fetch_mod
     from core.errors import DataFetchError
 
     with pytest.MonkeyPatch.context() as mp:

@@ -1,6 +1,6 @@
 """A tiny real run for the explorer tests: a simulated dataset folder on the default energy grid (written with
-core.dataset.write_dataset, marked simulated) trained for a few epochs with the real core.train and encoded with
-the real core.encode. Built once per test session and shared by test_explore*, test_app* and the browser test."""
+core.data.dataset.write_dataset, marked simulated) trained for a few epochs with the real core.run.train and encoded with
+the real core.run.encode. Built once per test session and shared by test_explore*, test_app* and the browser test."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.dataset import write_dataset
-from core.energy import EnergyGrid
-from core.spectrum import grid_hardness
+from core.data.dataset import write_dataset
+from core.spectra.energy import EnergyGrid
+from core.spectra.spectrum import grid_hardness
 
 CLASSES = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
 
@@ -70,9 +70,9 @@ def make_explore_dataset(out: Path, n: int = 400, seed: int = 0) -> Path:
 def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, Path]:
     """(dataset folder, run folder) under ``root``, built with the project's real train, encode and evaluate;
     reused when already there."""
-    from core.encode import encode_run
+    from core.run.encode import encode_run
     from core.model.config import ModelConfig
-    from core.train import TrainConfig, train
+    from core.run.train import TrainConfig, train
 
     root = Path(root)
     data, run = root / "data", root / "runs" / "tiny"
@@ -85,7 +85,7 @@ def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, P
     tc = TrainConfig(max_epochs=epochs, batch_size=64, device="cpu", warmup_epochs=0)
     train(data, run, model_config=mc, train_config=tc, progress=False, overwrite=True)
     encode_run(run, data)
-    from core.evaluate import evaluate_run
+    from core.run.evaluate import evaluate_run
 
     evaluate_run(run, data)  # metrics.json, for the run page
     return data, run

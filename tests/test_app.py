@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.explore import runs
-from explorer import common
+from explorer.logic import runs
+from explorer.ui import common
 from tests.explore_support import session_run
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from core.atomic import atomic_dir, write_bytes_atomic
-from core.dataset import DatasetFolderWriter, load_dataset, write_dataset
+from core.data.dataset import DatasetFolderWriter, load_dataset, write_dataset
 from core.errors import DatasetError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -196,7 +196,7 @@ def test_writer_killed_midway_leaves_no_dataset(tmp_path, stage):
         import time
         from pathlib import Path
         import numpy as np, pandas as pd
-        from core.dataset import DatasetFolderWriter
+        from core.data.dataset import DatasetFolderWriter
         import tests.test_atomic as t
         with DatasetFolderWriter(Path({str(out)!r}), 3000, 112) as w:
             w.spectra[:1500] = 7.0
@@ -219,7 +219,7 @@ def test_overwrite_killed_midway_keeps_the_old_dataset(tmp_path):
         import time
         from pathlib import Path
         import numpy as np
-        from core.dataset import DatasetFolderWriter
+        from core.data.dataset import DatasetFolderWriter
         import tests.test_atomic as t
         with DatasetFolderWriter(Path({str(out)!r}), 6, 8, overwrite=True) as w:
             w.spectra[:] = -1.0
@@ -237,7 +237,7 @@ def test_ingest_killed_midway_leaves_no_dataset(real_data, tmp_path):
     kill_when_ready(f"""
         import time
         from pathlib import Path
-        import core.dataset as d
+        import core.data.dataset as d
         finish = d.DatasetFolderWriter.finish
         def finish_then_wait(self, *a, **k):
             finish(self, *a, **k)

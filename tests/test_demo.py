@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from core.dataset import REQUIRED_COLUMNS, load_dataset
-from core.energy import EnergyGrid
+from core.data.dataset import REQUIRED_COLUMNS, load_dataset
+from core.spectra.energy import EnergyGrid
 from core.simulate.demo import build_demo
 from core.simulate.models import absorption, powerlaw, thermal
 from core.simulate.responses import load_csc_responses
-from core.splits import split_of
+from core.data.partition import split_of
 
 CLASSES = {"AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO"}
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer import browser
+from tests import browser
 from tests.explore_support import session_run
 
 pytest.importorskip("playwright.sync_api")

@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from core.encode import encode_run, encode_spectra, knn_weights, place_on_map, place_with
+from core.run.encode import encode_run, encode_spectra, knn_weights, place_on_map, place_with
 from core.model import ModelConfig, load_model
-from core.train import TrainConfig, train
+from core.run.train import TrainConfig, train
 from tiny_data import make_tiny_dataset
 
 
@@ -51,7 +51,7 @@ def test_encode_run_writes_the_run_files(tmp_path):
     xy = place_on_map(run, z[:5])
     assert xy["pca"] == pytest.approx(np.load(run / "map_pca.npy")[:5], abs=1e-4)
     assert xy["umap"].shape == (5, 2)
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     ds = load_dataset(data)
     assert encode_spectra(load_model(run), ds.spectra[:5], ds.background[:5]) == pytest.approx(z[:5], abs=1e-5)
@@ -64,8 +64,8 @@ def test_load_latents_refuses_latents_of_another_dataset(tmp_path):
     latents with the wrong sources."""
     import dataclasses
 
-    from core.dataset import load_dataset
-    from core.encode import load_latents
+    from core.data.dataset import load_dataset
+    from core.run.encode import load_latents
     from core.errors import DatasetError
 
     data = make_tiny_dataset(tmp_path / "tiny", n=60)

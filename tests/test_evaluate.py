@@ -8,15 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.baselines import MeanShape, PCAShapes
-from core.classify import (
+from core.evaluation.baselines import MeanShape, PCAShapes
+from core.evaluation.classification import (
     hardness_features, kmeans_majority, stratified_folds, supervised_cv, task_labels,
 )
 from core.errors import ConfigError
-from core.evaluate import evaluate_run, format_table
-from core.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.run.evaluate import evaluate_run, format_table
+from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 from core.model import ModelConfig
-from core.train import TrainConfig, train
+from core.run.train import TrainConfig, train
 from tiny_data import make_tiny_dataset
 
 

@@ -1,4 +1,4 @@
-"""core.explore: the Streamlit-free helpers behind the explorer pages, on a tiny real run (real train/encode)."""
+"""explorer.logic: the Streamlit-free helpers behind the explorer pages, on a tiny real run (real train/encode)."""
 from __future__ import annotations
 
 import io
@@ -13,8 +13,8 @@ from astropy.io import fits
 from astropy.io.votable import parse_single_table
 
 from core.errors import DatasetError, SpectrumError
-from core.explore import export, filters, links, live, runs, spectra, upload
-from core.explore.neighbours import LatentIndex, neighbour_table, outlier_ranking
+from explorer.logic import export, filters, links, live, runs, spectra, upload
+from explorer.logic.neighbours import LatentIndex, neighbour_table, outlier_ranking
 from tests.explore_support import session_run
 
 
@@ -166,7 +166,7 @@ def test_csc_links():
 
 # ---- live classifier metrics ---------------------------------------------------------------------------------
 def test_live_metrics_on_filtered_rows(view):
-    from core import classify
+    from core.evaluation import classification as classify
 
     feats = {"latent": view.latents, "hardness": view.sources[list(classify.HARDNESS_COLUMNS)].to_numpy()}
     out = live.evaluate(feats, view.sources, "agn_vs_compact", [("latent",), ("latent", "hardness"), ("hardness",)],

@@ -1,11 +1,11 @@
-"""explorer.figures: Plotly only (no Streamlit), checked on small tables."""
+"""explorer.ui.figures: Plotly only (no Streamlit), checked on small tables."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from core.explore.spectra import spectrum_table
-from explorer import figures
+from explorer.logic.spectra import spectrum_table
+from explorer.ui import figures
 
 
 def table(n=12):

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import core.fetch as fetch_mod
+import core.data.fetch as fetch_mod
 from core.errors import DataFetchError
-from core.fetch import RegistryEntry, fetch, registry, sha256_of
+from core.data.fetch import RegistryEntry, fetch, registry, sha256_of
 
 NAME = "spectra/9774.pi"
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from core.dataset import REQUIRED_COLUMNS, SPLITS, load_dataset
-from core.energy import EnergyGrid
-from core.ingest import ingest
-from core.spectrum import grid_hardness
+from core.data.dataset import REQUIRED_COLUMNS, SPLITS, load_dataset
+from core.spectra.energy import EnergyGrid
+from core.data.ingest import ingest
+from core.spectra.spectrum import grid_hardness
 
 LOADED = {"9774.pi", "bubble.pi", "obs1.pi", "obs2.pi", "source.pi", "source_bin10.pi",
           "acisf01575_001N001_r0085_pha3.fits.gz", "acisf04938_000N002_r0043_pha3.fits",

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from core.energy import EnergyGrid
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError
-from core.readers import identify, read_spectrum
+from core.io import identify, read_spectrum
 
 CSC_PHA3 = {  # file -> total counts of the source spectrum (data/README.md)
     "responses/acisf01575_001N001_r0085_pha3.fits.gz": 855,

@@ -11,7 +11,7 @@ import pytest
 from astropy.io import fits
 
 from core.errors import SpectrumError
-from core.readers import read_spectrum
+from core.io import read_spectrum
 
 GOOD = ("spectra/9774.pi", "spectra/9774.arf", "spectra/9774.rmf", "spectra/9774_bg.pi")
 

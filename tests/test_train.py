@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from core.cli import main
 from core.errors import ConfigError
 from core.model import ModelConfig, load_model
-from core.train import TrainConfig, train
+from core.run.train import TrainConfig, train
 from tiny_data import make_tiny_dataset
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def test_killed_training_resumes_where_it_stopped(tiny, tmp_path):
         def kill(epoch, row):
             if epoch == 2:
                 os.kill(os.getpid(), signal.SIGKILL)
-        from core.train import train, TrainConfig
+        from core.run.train import train, TrainConfig
         from core.model import ModelConfig
         from test_train import MODEL, TRAIN
         train(Path({str(tiny)!r}), Path({str(tmp_path / 'killed')!r}), ModelConfig(**MODEL), TrainConfig(**TRAIN),
@@ -100,7 +100,7 @@ def test_cli_reports_a_bad_config_value(tiny, tmp_path, capsys):
 
 
 def test_count_split_parts_add_up_and_stay_whole():
-    from core.train import split_counts
+    from core.run.train import split_counts
 
     counts = torch.tensor([[0.0, 3.0, 10.0, 1.0], [5.0, 5.0, 0.0, 2.0]])
     bkg = torch.full_like(counts, 0.5)

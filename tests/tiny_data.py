@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.dataset import write_dataset
-from core.energy import band_counts, hardness_ratios
+from core.data.dataset import write_dataset
+from core.spectra.energy import band_counts, hardness_ratios
 
 CLASSES = ("AGN", "CV", "YSO", "NS")
 

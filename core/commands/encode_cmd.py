@@ -15,7 +15,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.encode import encode_run
+    from core.run.encode import encode_run
 
     with tqdm(total=1, desc="encoding + maps", unit="run") as bar:
         encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device)

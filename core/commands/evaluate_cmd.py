@@ -14,7 +14,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.evaluate import evaluate_run, format_table
+    from core.run.evaluate import evaluate_run, format_table
 
     metrics = evaluate_run(args.run, args.data, classification_split=args.classification_rows, seed=args.seed)
     print(format_table(metrics))

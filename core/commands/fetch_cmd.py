@@ -5,7 +5,7 @@ import argparse
 
 from tqdm import tqdm
 
-from core.fetch import fetch, registry
+from core.data.fetch import fetch, registry
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

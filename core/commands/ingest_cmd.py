@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.energy import EnergyGrid
-from core.ingest import ingest
+from core.spectra.energy import EnergyGrid
+from core.data.ingest import ingest
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

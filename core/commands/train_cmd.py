@@ -1,11 +1,11 @@
-"""``python -m core train --data DATASET --out RUN``: train (or resume) the autoencoder; see core.train."""
+"""``python -m core train --data DATASET --out RUN``: train (or resume) the autoencoder; see core.run.train."""
 from __future__ import annotations
 
 import argparse
 from dataclasses import fields
 
 from core.model.config import ModelConfig
-from core.train import TrainConfig, train
+from core.run.train import TrainConfig, train
 
 
 def _add_config_args(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
@@ -42,7 +42,7 @@ def _values(args: argparse.Namespace, cls: type) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.dataset import load_dataset
+    from core.data.dataset import load_dataset
 
     n_bins = load_dataset(args.data).n_bins
     model_config = ModelConfig(n_bins=n_bins, **_values(args, ModelConfig))

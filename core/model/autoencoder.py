@@ -41,7 +41,7 @@ MIN_SOURCE_COUNTS = 1e-3  # S floor when the background explains all counts
 
 
 def default_energy_edges(n_bins: int) -> np.ndarray:
-    from core.energy import EnergyGrid
+    from core.spectra.energy import EnergyGrid
 
     edges = EnergyGrid().edges
     if len(edges) - 1 != n_bins:

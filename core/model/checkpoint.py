@@ -1,6 +1,6 @@
 """Model files: ``model.safetensors`` (weights + config in its metadata). Nothing here unpickles.
 
-``checkpoint.pt`` (the resumable training state) is written and read by ``core.train`` with
+``checkpoint.pt`` (the resumable training state) is written and read by ``core.run.train`` with
 ``torch.load(..., weights_only=True)``.
 """
 from __future__ import annotations

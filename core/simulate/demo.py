@@ -15,14 +15,14 @@ import pandas as pd
 from tqdm import tqdm
 
 import core
-from core.dataset import DatasetFolderWriter
-from core.energy import EnergyGrid
+from core.data.dataset import DatasetFolderWriter
+from core.spectra.energy import EnergyGrid
 from core.simulate.invert import invert
 from core.simulate.models import model_photons
 from core.simulate.population import GAMMA_PRIOR, KT_PRIOR, draw_significance, load_population
 from core.simulate.responses import load_csc_responses
-from core.spectrum import grid_hardness
-from core.splits import splits_of
+from core.spectra.spectrum import grid_hardness
+from core.data.partition import splits_of
 
 CHUNK = 4096
 MIN_SIGNIFICANCE = 2.0

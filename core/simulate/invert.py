@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.energy import CSC_BANDS, HARDNESS_RATIOS, hardness_ratio
+from core.spectra.energy import CSC_BANDS, HARDNESS_RATIOS, hardness_ratio
 from core.simulate.models import model_photons
 
 LOG_NH = np.linspace(-2.5, 1.7, 43)  # log10 N_H / 1e22 cm-2: 3e19 to 5e23

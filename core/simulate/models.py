@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.fetch import fetch
+from core.data.fetch import fetch
 
 # (line energy keV, peak equivalent width keV, temperature of peak keV)
 THERMAL_LINES: tuple[tuple[float, float, float], ...] = (

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.energy import hardness_ratio
-from core.fetch import fetch
+from core.spectra.energy import hardness_ratio
+from core.data.fetch import fetch
 
 POWERLAW_CLASSES = {"AGN", "HMXB", "LMXB", "NS", "XB", "Seyfert", "QSO"}
 THERMAL_CLASSES = {"HM-STAR", "LM-STAR", "YSO", "CV"}

@@ -6,11 +6,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.energy import EnergyGrid
-from core.fetch import fetch
-from core.readers import read_spectrum
-from core.readers.assemble import channel_bins, rebin
-from core.readers.response import read_arf, read_rmf
+from core.spectra.energy import EnergyGrid
+from core.data.fetch import fetch
+from core.io import read_spectrum
+from core.io.assemble import channel_bins, rebin
+from core.io.response import read_arf, read_rmf
 
 CSC_RESPONSES = (  # (name, stem) in the data registry's responses/ folder
     ("1575 ACIS-S 2001", "acisf01575_001N001_r0085", ".fits.gz"),

@@ -8,10 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import classify
+from core.evaluation import classification as classify
 from core.errors import ConfigError
-from core.explore import live
-from explorer import common, figures
+from explorer.logic import live
+from explorer.ui import common, figures
 
 run = common.page_frame("Classifier metrics", "Balanced accuracy (mean recall over classes) of the chosen "
                         "features and method, recomputed for the filtered sources, beside the hardness-ratio "

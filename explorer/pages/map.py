@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.explore import export
-from explorer import common, figures, source_view
+from explorer.logic import export
+from explorer.ui import common, figures, source_view
 
 MAP_KEY = "xle_map"
 SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
@@ -88,7 +88,7 @@ with right:
         st.markdown("#### Click a point")
         st.caption("Its observed counts, the autoencoder's reconstruction and (for simulated data) the noiseless "
                    "truth appear here. Use the sidebar to filter, and the search box to find a source by name.")
-        from core.explore.filters import search
+        from explorer.logic.filters import search
 
         q = st.session_state.get("xle_f_name", "")
         if q:

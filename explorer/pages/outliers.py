@@ -5,8 +5,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.explore.neighbours import outlier_ranking
-from explorer import common
+from explorer.logic.neighbours import outlier_ranking
+from explorer.ui import common
 
 run = common.page_frame("Outliers", "Click a row to open the source's spectrum and reconstruction.")
 f, mask = common.sidebar_filters(run)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from explorer import common, figures
+from explorer.ui import common, figures
 
 run = common.page_frame("Pairwise latent axes", "Scatter matrix of the latent axes (lower triangle), coloured and "
                         "filtered like the map. Drag a box in any panel to highlight those sources in all panels.")

@@ -6,8 +6,8 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.explore.runs import metrics_table, reconstruction_table, run_state
-from explorer import common
+from explorer.logic.runs import metrics_table, reconstruction_table, run_state
+from explorer.ui import common
 
 run = common.page_frame("Run", "The run folder behind every page: configuration, training history, metrics.")
 st.markdown(f"**Run folder** `{run.run_dir}` · **dataset** `{run.dataset.path}` · {len(run.sources):,} spectra · "

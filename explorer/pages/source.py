@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.explore.filters import search
-from explorer import common, source_view
+from explorer.logic.filters import search
+from explorer.ui import common, source_view
 
 run = common.page_frame("Source")
 sources = run.sources

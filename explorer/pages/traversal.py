@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from core.encode import decode_latents
-from explorer import common, figures
+from core.run.encode import decode_latents
+from explorer.ui import common, figures
 
 run = common.page_frame("Latent traversal", "Each slider is one latent axis. The decoder turns the 8 numbers "
                         "into a spectral shape; start from a source and move one axis at a time to see what it "

@@ -8,10 +8,10 @@ import numpy as np
 import streamlit as st
 
 from core.errors import SpectrumError, XLEError
-from core.explore import upload
-from core.explore.neighbours import neighbour_table
-from core.explore.spectra import spectrum_table
-from explorer import common, figures
+from explorer.logic import upload
+from explorer.logic.neighbours import neighbour_table
+from explorer.logic.spectra import spectrum_table
+from explorer.ui import common, figures
 
 run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum: a CSC per-source `*_pha3.fits` (it "
                         "carries its background), or an OGIP PHA file with its ARF and RMF (and background). It is "

@@ -8,7 +8,7 @@ import numpy as np
 from astropy.io import fits
 
 from core.errors import SpectrumError
-from core.readers.fitsfile import header_value, read_table
+from core.io.fitsfile import header_value, read_table
 
 ACIS_CHANNELS = 1024
 

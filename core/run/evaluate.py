@@ -22,14 +22,14 @@ from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
 from core.atomic import write_json_atomic
-from core.baselines import MeanShape, PCAShapes
-from core.classify import (
+from core.evaluation.baselines import MeanShape, PCAShapes
+from core.evaluation.classification import (
     HARDNESS_COLUMNS, TASKS, catalog_hardness_features, clean_features, hardness_features, kmeans_majority,
     stratified_folds, supervised_cv, task_labels,
 )
-from core.dataset import Dataset, load_dataset
+from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
-from core.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 
 FEATURES = ("latent", "hardness", "pca8")
 REFERENCE_FEATURES = ("hardness_catalog", "hardness_dataset")
@@ -45,7 +45,7 @@ def run_dataset_path(run_dir: Path) -> Path:
 
 def run_latents(run_dir: Path, ds: Dataset, device: str = "cpu") -> np.ndarray:
     """The run's saved latents when they encode this dataset, else freshly encoded ones (not written)."""
-    from core.encode import encode_spectra, load_latents
+    from core.run.encode import encode_spectra, load_latents
     from core.model.checkpoint import load_model
 
     try:
@@ -163,7 +163,7 @@ def interpretation_measures(latent: np.ndarray, hardness: np.ndarray, catalog: A
 def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_split: str = "all",
                  seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
     """Compute every measure on the test split; writes ``metrics.json`` into the run folder (when ``write``)."""
-    from core.encode import decode_latents
+    from core.run.encode import decode_latents
     from core.model.checkpoint import load_model
 
     if classification_split not in ("test", "all"):

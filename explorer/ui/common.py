@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.explore import filters as flt
-from core.explore import runs
-from core.explore.neighbours import LatentIndex
-from explorer import figures
+from explorer.logic import filters as flt
+from explorer.logic import runs
+from explorer.logic.neighbours import LatentIndex
+from explorer.ui import figures
 
 # session-state keys
 RUN = "xle_run"
@@ -262,11 +262,11 @@ def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, h
 @st.cache_data(show_spinner="Building feature sets…", max_entries=4)
 def get_features(run_dir: str, mtime: float) -> dict[str, np.ndarray]:
     """The feature sets the classifier page compares, in catalog order."""
-    from core import classify
+    from core.evaluation import classification as classify
 
     run = get_run(run_dir, mtime)
     ds = run.dataset
-    # the same feature sets, built the same way, as `python -m core evaluate` (core.evaluate)
+    # the same feature sets, built the same way, as `python -m core evaluate` (core.run.evaluate)
     feats = {"latent": np.asarray(run.latents, dtype=np.float64),
              "hardness": classify.hardness_features(ds.spectra, ds.energy_edges, ds.weights, ds.background)}
     fit_rows = ds.split_index("train")

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from core.energy import EnergyGrid
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError
-from core.readers.csc import identify_csc_pha3, read_csc_pha3
-from core.readers.fitsfile import find_hdus, open_fits
-from core.readers.ogip import identify_ogip_pha, read_ogip_pha
-from core.spectrum import Spectrum
+from core.io.csc import identify_csc_pha3, read_csc_pha3
+from core.io.fitsfile import find_hdus, open_fits
+from core.io.ogip import identify_ogip_pha, read_ogip_pha
+from core.spectra.spectrum import Spectrum
 
 # (layout name, identify, read); the first that identifies the file reads it.
 READERS: list[tuple[str, Callable[[Path], bool], Callable[..., Spectrum]]] = [

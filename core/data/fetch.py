@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.errors import DataFetchError
 
-REGISTRY_FILE = Path(__file__).resolve().parent.parent / "data" / "registry.txt"
+REGISTRY_FILE = Path(__file__).resolve().parents[2] / "data" / "registry.txt"
 MIRROR_ENV = "XLE_DATA_MIRROR"
 CACHE_ENV = "XLE_CACHE"
 

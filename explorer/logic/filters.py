@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from core.explore.runs import class_labels
+from explorer.logic.runs import class_labels
 
 HARDNESS = ("hard_hm", "hard_hs", "hard_ms")
 

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.explore.runs import UNLABELLED, class_labels
+from explorer.logic.runs import UNLABELLED, class_labels
 
 CLASS_ORDER = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
 CLASS_COLOURS = {

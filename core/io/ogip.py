@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.energy import EnergyGrid
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError
-from core.readers.assemble import assemble, load_responses, resolve_file
-from core.readers.fitsfile import find_hdus, open_fits
-from core.readers.pha import check_instrument, parse_spectrum_hdu
-from core.spectrum import Spectrum
+from core.io.assemble import assemble, load_responses, resolve_file
+from core.io.fitsfile import find_hdus, open_fits
+from core.io.pha import check_instrument, parse_spectrum_hdu
+from core.spectra.spectrum import Spectrum
 
 
 def identify_ogip_pha(path: Path) -> bool:

@@ -23,9 +23,9 @@ import numpy as np
 import torch
 
 from core.atomic import write_bytes_atomic, write_json_atomic
-from core.dataset import Dataset, load_dataset
+from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
-from core.measures import deviance_per_bin, predicted_counts
+from core.evaluation.measures import deviance_per_bin, predicted_counts
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import load_model
 
@@ -174,7 +174,7 @@ def reconstruction_errors(shapes: np.ndarray, ds: Dataset) -> np.ndarray:
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,
                device: str = "cpu") -> None:
     """Encode a whole dataset (default: the run's training dataset) and write the run's encode files."""
-    from core.evaluate import run_dataset_path
+    from core.run.evaluate import run_dataset_path
 
     run_dir = Path(run_dir)
     model = load_model(run_dir, device=device)

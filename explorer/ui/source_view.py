@@ -5,12 +5,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.explore import links
-from core.explore.neighbours import neighbour_table
-from core.explore.runs import RunView
-from core.explore.spectra import spectrum_table
-from core.measures import predicted_counts
-from explorer import common, figures
+from explorer.logic import links
+from explorer.logic.neighbours import neighbour_table
+from explorer.logic.runs import RunView
+from explorer.logic.spectra import spectrum_table
+from core.evaluation.measures import predicted_counts
+from explorer.ui import common, figures
 
 
 def decoded_shape(run: RunView, row: int) -> np.ndarray:
@@ -18,7 +18,7 @@ def decoded_shape(run: RunView, row: int) -> np.ndarray:
     model decodes the stored latent."""
     if run.reconstructions is not None:
         return np.asarray(run.reconstructions[row], dtype=float)
-    from core.encode import decode_latents
+    from core.run.encode import decode_latents
 
     model = common.get_model(*common.run_key(run))
     return decode_latents(model, np.asarray(run.latents[row:row + 1], dtype=np.float32))[0].astype(float)

@@ -36,7 +36,7 @@ import torch
 from tqdm import tqdm
 
 from core.atomic import write_bytes_atomic, write_json_atomic
-from core.dataset import Dataset, load_dataset
+from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import WEIGHTS_FILE, save_model

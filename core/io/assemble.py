@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.energy import EnergyGrid
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError
-from core.readers.fitsfile import header_value, is_none_name
-from core.readers.pha import PhaHDU
-from core.readers.response import Arf, Rmf, check_pair, read_arf, read_rmf
-from core.spectrum import Spectrum, band_areas
+from core.io.fitsfile import header_value, is_none_name
+from core.io.pha import PhaHDU
+from core.io.response import Arf, Rmf, check_pair, read_arf, read_rmf
+from core.spectra.spectrum import Spectrum, band_areas
 
 
 STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}

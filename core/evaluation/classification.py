@@ -18,7 +18,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.energy import band_counts, hardness_ratios
+from core.spectra.energy import band_counts, hardness_ratios
 from core.errors import ConfigError
 
 CLASSES = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
@@ -160,8 +160,8 @@ def catalog_hardness_features(catalog: pd.DataFrame, prefix: str = "catalog_") -
 def pca_features(counts: np.ndarray, background: np.ndarray, weights: np.ndarray | None, fit_rows: np.ndarray,
                  n_components: int = 8) -> np.ndarray:
     """PCA-k coefficients (N, k) of the net shapes, PCA fitted on ``fit_rows`` (the training split)."""
-    from core.baselines import PCAShapes
-    from core.measures import net_shapes
+    from core.evaluation.baselines import PCAShapes
+    from core.evaluation.measures import net_shapes
 
     shapes = net_shapes(counts, background, weights)
     return PCAShapes(n_components).fit(shapes[fit_rows]).transform(shapes)

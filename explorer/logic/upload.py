@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.energy import EnergyGrid
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 
 MAX_FILE_MB = 20  # per file; the app's server.maxUploadSize is set to the same value
@@ -27,7 +27,7 @@ class UploadError(XLEError):
 
 @dataclass
 class UploadedSpectrum:
-    spectrum: object  # core.spectrum.Spectrum
+    spectrum: object  # core.spectra.spectrum.Spectrum
     latent: np.ndarray  # (D,)
     coords: dict[str, np.ndarray]  # map name -> (2,)
     shape: np.ndarray  # (B,) decoded source shape
@@ -86,8 +86,8 @@ def save_uploads(files: dict[str, list[tuple[str, bytes]]], folder: Path | None 
 
 
 def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
-    """The uploaded spectrum through ``core.readers.read_spectrum``; its ``SpectrumError`` passes through."""
-    from core.readers import read_spectrum
+    """The uploaded spectrum through ``core.io.read_spectrum``; its ``SpectrumError`` passes through."""
+    from core.io import read_spectrum
 
     one = lambda role: paths[role][0] if paths.get(role) else None  # noqa: E731
     return read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
@@ -105,8 +105,8 @@ def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:
 
 def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> UploadedSpectrum:
     """Encode a spectrum with the run's model, place it on the saved maps, find its latent neighbours."""
-    from core.encode import decode_latents, encode_spectra, place_on_map
-    from core.measures import predicted_counts
+    from core.run.encode import decode_latents, encode_spectra, place_on_map
+    from core.evaluation.measures import predicted_counts
 
     counts = np.asarray(spectrum.counts, dtype=np.float32)[None]
     bkg = np.asarray(spectrum.background, dtype=np.float32)[None]

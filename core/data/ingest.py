@@ -12,12 +12,12 @@ from tqdm import tqdm
 
 import core
 from core.atomic import write_bytes_atomic
-from core.dataset import write_dataset
-from core.energy import EnergyGrid
+from core.data.dataset import write_dataset
+from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
-from core.readers import read_spectrum
-from core.readers.fitsfile import find_hdus, is_none_name, open_fits
-from core.splits import splits_of
+from core.io import read_spectrum
+from core.io.fitsfile import find_hdus, is_none_name, open_fits
+from core.data.partition import splits_of
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
 BACKGROUND_NAME_HINTS = ("_bg.", "_bkg.", "back.", "background.")

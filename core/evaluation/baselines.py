@@ -1,7 +1,7 @@
 """Baselines for the reconstruction measures: PCA with k components and the mean spectrum.
 
 Both are estimators (``fit`` returns self, fitted state ends in ``_``) working on net shapes
-(core.measures.net_shapes), and both return source shapes in the autoencoder's form: rows summing to 1.
+(core.evaluation.measures.net_shapes), and both return source shapes in the autoencoder's form: rows summing to 1.
 A PCA reconstruction can go negative; as DESIGN.md says it is clipped at a small positive floor and
 renormalised (``SHAPE_FLOOR``, per bin, against a mean shape value of 1/B ~ 0.009 on the default grid). The floor
 matters for KL: on the demo's test split PCA-8's KL to the truth is 0.151 / 0.126 / 0.101 / 0.089 / 0.086 for

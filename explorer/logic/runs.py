@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.dataset import Dataset, load_dataset
-from core.encode import load_latents
+from core.data.dataset import Dataset, load_dataset
+from core.run.encode import load_latents
 from core.errors import DatasetError
 
 RUNS_ROOT = Path("runs")

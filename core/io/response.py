@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import SpectrumError
-from core.readers.fitsfile import find_hdus, header_value, open_fits, read_table
+from core.io.fitsfile import find_hdus, header_value, open_fits, read_table
 
 
 @dataclass

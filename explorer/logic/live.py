@@ -1,6 +1,6 @@
 """Classifier metrics on the sources currently shown (the map's filters), for the live page.
 
-The measures themselves are core.classify's (the paper's k-means with majority labels, and its supervised
+The measures themselves are core.evaluation.classification's (the paper's k-means with majority labels, and its supervised
 cross-validation): this module picks the rows, builds the feature sets and runs every feature set on the same
 labels and the same folds, so they compare side by side.
 """
@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import classify
+from core.evaluation import classification as classify
 from core.errors import ConfigError
 
 METHODS = {"kmeans": "k-means + majority label (paper)", "random_forest": "random forest (5-fold CV)",
@@ -47,7 +47,7 @@ def evaluate(features: Mapping[str, np.ndarray], catalog: pd.DataFrame, task: st
     """Scores of each feature set in ``sets`` (each a list of feature names, combined) for ``task`` on the rows
     in ``mask``. Classes with fewer than ``min_per_class`` sources among those rows are left out (and listed).
 
-    Returns {"n", "classes", "dropped", "results": {"+".join(set): core.classify result dict}}.
+    Returns {"n", "classes", "dropped", "results": {"+".join(set): core.evaluation.classification result dict}}.
     """
     if method not in METHODS:
         raise ConfigError(f"method={method!r}: must be one of {list(METHODS)}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from core.energy import CSC_BANDS, EnergyGrid, band_counts, hardness_ratios
+from core.spectra.energy import CSC_BANDS, EnergyGrid, band_counts, hardness_ratios
 
 
 @dataclass
