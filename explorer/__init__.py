@@ -1,2 +1,2 @@
-"""The Streamlit explorer: pages (``explorer/pages``) and the little glue they share. Computation lives in
-``explorer.logic`` (tested without Streamlit); figures in ``explorer.ui.figures`` (Plotly only)."""
+"""The Streamlit explorer: ``pages/`` (one file per page, declared in app.py), ``ui/`` (cached loaders, sidebar
+widgets, Plotly figures, the source view) and ``logic/`` (everything that computes, without Streamlit)."""

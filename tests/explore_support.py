@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.data.dataset import write_dataset
 from core.spectra.energy import EnergyGrid
-from core.spectra.spectrum import grid_hardness
+from core.spectra.hardness import hardness
 
 CLASSES = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
 
@@ -45,7 +45,7 @@ def make_explore_dataset(out: Path, n: int = 400, seed: int = 0) -> Path:
     background = np.full(shape.shape, 0.01, dtype=np.float32)
     truth = (shape * level[:, None]).astype(np.float32)
     counts = rng.poisson(truth + background).astype(np.float32)
-    hr = grid_hardness(counts, background, edges)
+    hr = hardness(counts, edges, background)
     ra, dec = rng.uniform(0, 360, n), rng.uniform(-80, 80, n)
     names = [csc_like_name(a, d) for a, d in zip(ra, dec)]
     cls = np.where(labelled, np.array(CLASSES + ("", ""))[cls_idx], "")

@@ -10,13 +10,14 @@ import pytest
 
 from core.evaluation.baselines import MeanShape, PCAShapes
 from core.evaluation.classification import (
-    hardness_features, kmeans_majority, stratified_folds, supervised_cv, task_labels,
+    kmeans_majority, stratified_folds, supervised_cv, task_labels,
 )
 from core.errors import ConfigError
 from core.run.evaluate import evaluate_run, format_table
 from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 from core.model import ModelConfig
 from core.run.train import TrainConfig, train
+from core.spectra.hardness import hardness_matrix
 from tiny_data import make_tiny_dataset
 
 
@@ -82,12 +83,12 @@ def test_classifiers_on_separable_and_on_random_features():
 
 def test_hardness_from_counts_in_csc_bands():
     edges = np.array([0.5, 1.0, 1.5, 3.0, 7.0])  # centres 0.75 (s), 1.25 (m), 2.25 and 5 (h)
-    hr = hardness_features(np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), edges)
+    hr = hardness_matrix(np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]), edges)
     assert hr[0, :2].tolist() == [1.0, 1.0] and np.isnan(hr[0, 2])  # no m and no s counts: undefined
     assert hr[1].tolist() == [-1.0, -1.0, 0.0]
     assert np.isnan(hr[2]).all()
     # background-subtracted: 2 h counts of which 1 is background, 1 m count -> (1 - 1) / (1 + 1) = 0
-    net = hardness_features(np.array([[0.0, 1.0, 2.0, 0.0]]), edges, background=np.array([[0.0, 0.0, 1.0, 0.0]]))
+    net = hardness_matrix(np.array([[0.0, 1.0, 2.0, 0.0]]), edges, background=np.array([[0.0, 0.0, 1.0, 0.0]]))
     assert net[0, 0] == 0.0 and net[0, 1] == 1.0
 
 

@@ -13,6 +13,7 @@ from astropy.io import fits
 from astropy.io.votable import parse_single_table
 
 from core.errors import DatasetError, SpectrumError
+from core.run.folder import RunFolder
 from explorer.logic import export, filters, links, live, runs, spectra, upload
 from explorer.logic.neighbours import LatentIndex, neighbour_table, outlier_ranking
 from tests.explore_support import session_run
@@ -51,8 +52,8 @@ def test_discover_runs_and_default(tiny, tmp_path, monkeypatch):
     assert runs.discover_runs(run.parent) == [run.resolve()]
     assert runs.default_run_dir({}) == Path("runs/demo")
     assert runs.default_run_dir({"XLE_RUN": str(run)}) == run
-    assert runs.run_state(tmp_path / "none")["exists"] is False
-    st = runs.run_state(run)
+    assert RunFolder(tmp_path / "none").state()["exists"] is False
+    st = RunFolder(run).state()
     assert st["trained"] and st["encoded"] and st["maps"]
 
 
@@ -166,9 +167,9 @@ def test_csc_links():
 
 # ---- live classifier metrics ---------------------------------------------------------------------------------
 def test_live_metrics_on_filtered_rows(view):
-    from core.evaluation import classification as classify
+    from core.spectra.hardness import HARDNESS_COLUMNS
 
-    feats = {"latent": view.latents, "hardness": view.sources[list(classify.HARDNESS_COLUMNS)].to_numpy()}
+    feats = {"latent": view.latents, "hardness": view.sources[list(HARDNESS_COLUMNS)].to_numpy()}
     out = live.evaluate(feats, view.sources, "agn_vs_compact", [("latent",), ("latent", "hardness"), ("hardness",)],
                         "logistic")
     assert set(out["results"]) == {"latent", "latent+hardness", "hardness"}

@@ -14,7 +14,7 @@ from astropy.io import fits
 from core.data.dataset import REQUIRED_COLUMNS, SPLITS, load_dataset
 from core.spectra.energy import EnergyGrid
 from core.data.ingest import ingest
-from core.spectra.spectrum import grid_hardness
+from core.spectra.hardness import hardness
 
 LOADED = {"9774.pi", "bubble.pi", "obs1.pi", "obs2.pi", "source.pi", "source_bin10.pi",
           "acisf01575_001N001_r0085_pha3.fits.gz", "acisf04938_000N002_r0043_pha3.fits",
@@ -139,7 +139,7 @@ def test_hardness_columns_match_the_arrays(ingested):
     ds = load_dataset(out)
     cat = ds.catalog
     areas = ({b: cat[f"area_{b}"].to_numpy() for b in "smh"} if all(f"area_{b}" in cat for b in "smh") else None)
-    hr = grid_hardness(np.asarray(ds.spectra), np.asarray(ds.background), ds.energy_edges, areas)
+    hr = hardness(np.asarray(ds.spectra), ds.energy_edges, np.asarray(ds.background), ds.weights, areas)
     for col in ("hard_hm", "hard_hs", "hard_ms"):
         np.testing.assert_allclose(cat[col].to_numpy(), hr[col], rtol=1e-6, atol=1e-9, err_msg=col)
 

@@ -9,7 +9,7 @@ import torch
 
 from core.errors import ConfigError
 from core.model import ModelConfig, SpectrumAutoencoder, load_model, save_model
-from core.model.autoencoder import multinomial_kl
+from core.model.likelihood import multinomial_kl
 
 SMALL = dict(n_bins=30, bins_per_token=4, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32)
 EDGES = np.linspace(0.5, 7.0, 31)

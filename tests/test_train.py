@@ -99,12 +99,12 @@ def test_cli_reports_a_bad_config_value(tiny, tmp_path, capsys):
     assert "patience=0" in capsys.readouterr().err
 
 
-def test_count_split_parts_add_up_and_stay_whole():
-    from core.run.train import split_counts
+def test_count_thinning_parts_add_up_and_stay_whole():
+    from core.run.train import thin_counts
 
     counts = torch.tensor([[0.0, 3.0, 10.0, 1.0], [5.0, 5.0, 0.0, 2.0]])
     bkg = torch.full_like(counts, 0.5)
-    (a, ba), (b, bb) = split_counts(counts, bkg, TrainConfig(), np.random.default_rng(0))
+    (a, ba), (b, bb) = thin_counts(counts, bkg, TrainConfig(), np.random.default_rng(0))
     assert torch.equal(a + b, counts) and (a >= 0).all() and (b >= 0).all() and torch.equal(a, a.round())
     assert torch.allclose(ba + bb, bkg)
 

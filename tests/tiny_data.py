@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import write_dataset
-from core.spectra.energy import band_counts, hardness_ratios
+from core.spectra.hardness import hardness
 
 CLASSES = ("AGN", "CV", "YSO", "NS")
 
@@ -34,7 +34,7 @@ def make_tiny_dataset(out: Path, n: int = 240, n_bins: int = 32, seed: int = 0, 
     if with_weights:
         weights = np.ones((n, n_bins), dtype=np.float32)
         weights[:, 3] = 0
-    hr = hardness_ratios(band_counts(counts, edges[:-1], edges[1:]))
+    hr = hardness(counts, edges)
     cls = np.array(CLASSES)[np.digitize(gamma, [1.1, 1.7, 2.4])]
     cls[rng.random(n) < 0.25] = ""
     split = np.array(["train", "train", "train", "val", "test"])[np.arange(n) % 5]

@@ -1,4 +1,4 @@
-"""``python -m core evaluate --run RUN``: every measure of DESIGN.md; writes metrics.json, prints a table."""
+"""``python -m core evaluate --run RUN``: every measure of docs/design.md; writes metrics.json, prints a table."""
 from __future__ import annotations
 
 import argparse

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from core.spectra.energy import EnergyGrid
-from core.data.ingest import ingest
+from core.data.ingest import default_report_path, ingest
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped   {path}: {reason}")
     for path, reason in report.rejected:
         print(f"REJECTED  {path}: {reason}")
-    report_path = args.report or args.out.with_name(args.out.name + "_ingest_report.csv")
+    report_path = args.report or default_report_path(args.out)
     if report.loaded:
         print(f"wrote {len(report.loaded)} spectra to {args.out} ({len(report.rejected)} rejected, "
               f"{len(report.skipped)} skipped); report: {report_path}")

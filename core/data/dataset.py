@@ -8,10 +8,12 @@ Files (names are stable; other tools read them):
 - ``truth.npy``         float32 (N, B) noiseless expected source counts; only for simulated datasets
 - ``weights.npy``       float32 (N, B) per-bin weight, 0 for bad channels (QUALITY != 0); absent = all ones
 - ``energy_edges.npy``  float64 (B + 1,) grid edges in keV
-- ``dataset.json``      how it was built (command, grid, seed, sources, counts, software versions)
+- ``dataset.json``      how it was built (command, grid, seed, sources, counts, software versions) and its
+                        ``fingerprint``: sha256 of the ids and the counts, what identifies it to a run folder
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,9 +56,22 @@ class Dataset:
     def split_index(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.catalog["split"].to_numpy() == split)
 
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the ids (in order) and the counts: two datasets with the same sources but other counts (the
+        demo with another seed) differ. Stored in dataset.json when written; computed for older folders."""
+        return str(self.info.get("fingerprint") or content_fingerprint(self.catalog["id"], self.spectra))
+
     def bin_weights(self) -> np.ndarray:
         """Per-bin weights (N, B); all ones when the dataset has no bad channels."""
         return self.weights if self.weights is not None else np.ones(self.spectra.shape, dtype=np.float32)
+
+
+def content_fingerprint(ids, spectra: np.ndarray, chunk: int = 65536) -> str:
+    h = hashlib.sha256("\n".join(map(str, ids)).encode())
+    for i in range(0, len(spectra), chunk):
+        h.update(np.ascontiguousarray(spectra[i:i + chunk], dtype=np.float32).tobytes())
+    return h.hexdigest()
 
 
 def validate_catalog(catalog: pd.DataFrame, n_rows: int, where: str) -> None:
@@ -135,6 +150,7 @@ class DatasetFolderWriter:
                 arr.flush()
         catalog.reset_index(drop=True).to_parquet(self.tmp / "catalog.parquet", index=False)
         np.save(self.tmp / "energy_edges.npy", np.asarray(energy_edges, dtype=np.float64))
+        info = {**info, "fingerprint": content_fingerprint(catalog["id"], self.spectra)}
         write_json_atomic(self.tmp / "dataset.json", info)
         self._finished = True
 

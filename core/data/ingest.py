@@ -45,6 +45,11 @@ class IngestReport:
         return buf.getvalue()
 
 
+def default_report_path(out: Path) -> Path:
+    """Where ``ingest`` writes its report when not told: ``OUT_ingest_report.csv`` beside the dataset folder."""
+    return Path(out).with_name(Path(out).name + "_ingest_report.csv")
+
+
 def _has_spectral_suffix(path: Path) -> bool:
     name = path.name.lower().removesuffix(".gz")
     return name.endswith(SPECTRAL_SUFFIXES)
@@ -157,7 +162,7 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
         backgrounds.append(spec.background)
         weights.append(spec.weights)
         report.loaded.append(f)
-    report_path = report_path or out.with_name(out.name + "_ingest_report.csv")
+    report_path = report_path or default_report_path(out)
     if rows:
         table = pd.DataFrame(rows)
         table["split"] = splits_of(table["name"])

@@ -1,0 +1,1 @@
+"""Measures on arrays: reconstruction measures, baselines, feature sets, classification protocols."""

@@ -2,7 +2,7 @@
 
 Both are estimators (``fit`` returns self, fitted state ends in ``_``) working on net shapes
 (core.evaluation.measures.net_shapes), and both return source shapes in the autoencoder's form: rows summing to 1.
-A PCA reconstruction can go negative; as DESIGN.md says it is clipped at a small positive floor and
+A PCA reconstruction can go negative; as docs/design.md says it is clipped at a small positive floor and
 renormalised (``SHAPE_FLOOR``, per bin, against a mean shape value of 1/B ~ 0.009 on the default grid). The floor
 matters for KL: on the demo's test split PCA-8's KL to the truth is 0.151 / 0.126 / 0.101 / 0.089 / 0.086 for
 floors 1e-6 / 1e-5 / 1e-4 / 3e-4 / 1e-3, and its deviance 1.371 / 1.354 / 1.329 / 1.328 / 1.427; 3e-4 is the

@@ -1,4 +1,5 @@
-"""Classification measures on any feature set: the paper's clustering protocol and a supervised protocol.
+"""Classification protocols on any feature set (``core.evaluation.features``): the paper's clustering protocol
+and a supervised protocol.
 
 Fast enough for live use (a few seconds for ~3,000 labelled sources). Every feature set of a comparison is
 scored on the same labels, the same fixed folds and the same classifier.
@@ -18,14 +19,11 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.spectra.energy import band_counts, hardness_ratios
+from core.data.classes import CLASSES, COMPACT
 from core.errors import ConfigError
 
-CLASSES = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
-COMPACT = ("HMXB", "LMXB", "NS", "CV")
 TASKS = ("eight_class", "agn_vs_compact")
 CLASSIFIERS = ("random_forest", "logistic")
-HARDNESS_COLUMNS = ("hard_hm", "hard_hs", "hard_ms")
 
 
 def task_labels(catalog: pd.DataFrame, task: str | Sequence[str], compact: Sequence[str] = COMPACT) -> np.ndarray:
@@ -124,45 +122,3 @@ def supervised_cv(X: np.ndarray, y: np.ndarray, classifier: str = "random_forest
                fold_scores=[float(s) for s in fold_scores], classifier=classifier, n=int(len(y)),
                n_folds=len(folds))
     return out
-
-
-# ---- feature builders ---------------------------------------------------------------------------------------
-def hardness_features(counts: np.ndarray, energy_edges: np.ndarray, weights: np.ndarray | None = None,
-                      background: np.ndarray | None = None) -> np.ndarray:
-    """(hard_hm, hard_hs, hard_ms) from the spectra's own counts in the CSC bands, (N, 3); NaN where undefined.
-
-    With ``background`` the band counts are background-subtracted (as the CSC's are) and the ratios clipped to
-    [-1, 1]; no effective-area correction, since the autoencoder is not given the response either.
-    """
-    c = np.asarray(counts, dtype=np.float64)
-    if background is not None:
-        c = c - np.asarray(background, dtype=np.float64)
-    if weights is not None:
-        c = c * weights
-    bands = {k: np.maximum(v, 0.0) for k, v in band_counts(c, energy_edges[:-1], energy_edges[1:]).items()}
-    hr = hardness_ratios(bands)
-    return np.clip(np.stack([hr[name] for name in HARDNESS_COLUMNS], axis=1), -1.0, 1.0)
-
-
-def catalog_hardness_features(catalog: pd.DataFrame, prefix: str = "catalog_") -> np.ndarray | None:
-    """The catalog's own hardness ratios (N, 3), or None when the catalog has none.
-
-    ``prefix=""`` gives the dataset's ``hard_*`` columns instead (for the demo: from the counts, corrected by
-    the band-mean effective area of the spectrum's response, which the autoencoder is not given).
-    """
-    cols = [f"{prefix}{name}" for name in HARDNESS_COLUMNS]
-    if not all(c in catalog.columns for c in cols):
-        return None
-    X = catalog[cols].to_numpy(dtype=np.float64)
-    return X if np.isfinite(X).any() else None
-
-
-def pca_features(counts: np.ndarray, background: np.ndarray, weights: np.ndarray | None, fit_rows: np.ndarray,
-                 n_components: int = 8) -> np.ndarray:
-    """PCA-k coefficients (N, k) of the net shapes, PCA fitted on ``fit_rows`` (the training split)."""
-    from core.evaluation.baselines import PCAShapes
-    from core.evaluation.measures import net_shapes
-
-    shapes = net_shapes(counts, background, weights)
-    return PCAShapes(n_components).fit(shapes[fit_rows]).transform(shapes)
-

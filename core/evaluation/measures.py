@@ -1,8 +1,8 @@
-"""Reconstruction measures of DESIGN.md, in numpy, on (N, B) arrays.
+"""Reconstruction measures (docs/design.md, "Measures"), in numpy, on (N, B) arrays.
 
 - ``predicted_counts``: the decoded source shape times the spectrum's source counts, plus its background:
   mu_i = S s_i / sum_good(s) + b_i with S = max(N - B, tiny) over good bins, so that sum_good(mu) = N, the
-  observed counts. With no background this is DESIGN.md's "decoded shape times the spectrum's total counts";
+  observed counts. With no background this is docs/design.md's "decoded shape times the spectrum's total counts";
   with a background it is the same model the training loss uses (core.model.autoencoder).
 - ``deviance_per_bin``: Poisson deviance 2 sum_i [c_i log(c_i / mu_i) - (c_i - mu_i)] over good bins, divided
   by the number of good bins; one value per spectrum (the measure is its mean over the test split).
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MIN_SOURCE_COUNTS = 1e-3  # same floor as the training loss
+from core.model.likelihood import MIN_SOURCE_COUNTS  # the training loss's floor
+
 
 
 def good_weights(weights: np.ndarray | None, like: np.ndarray) -> np.ndarray:

@@ -10,7 +10,8 @@ from core.errors import SpectrumError
 from core.io.fitsfile import header_value, is_none_name
 from core.io.pha import PhaHDU
 from core.io.response import Arf, Rmf, check_pair, read_arf, read_rmf
-from core.spectra.spectrum import Spectrum, band_areas
+from core.spectra.hardness import band_areas
+from core.spectra.spectrum import Spectrum
 
 
 STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import SpectrumError
-from core.io.fitsfile import find_hdus, header_value, open_fits, read_table
+from core.io.fitsfile import header_value, open_fits, read_table
 
 
 @dataclass
@@ -31,11 +31,6 @@ class Rmf:
     header: dict
 
 
-def identify_arf(path: Path) -> bool:
-    with open_fits(path) as hdul:
-        return bool(find_hdus(hdul, "RESPONSE", "SPECRESP")) and "SPECRESP" in [h.name for h in hdul]
-
-
 def _matrix_hdu(hdul):
     for h in hdul[1:]:
         if str(h.header.get("HDUCLAS2", "")).upper() == "RSP_MATRIX" or h.name in ("MATRIX", "SPECRESP MATRIX"):
@@ -48,11 +43,6 @@ def _ebounds_hdu(hdul):
         if str(h.header.get("HDUCLAS2", "")).upper() == "EBOUNDS" or h.name == "EBOUNDS":
             return h
     return None
-
-
-def identify_rmf(path: Path) -> bool:
-    with open_fits(path) as hdul:
-        return _matrix_hdu(hdul) is not None and _ebounds_hdu(hdul) is not None
 
 
 def read_arf(path: Path) -> Arf:

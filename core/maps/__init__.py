@@ -1,0 +1,1 @@
+"""2-D maps of the latent space: MapProjector (PCA and UMAP, placement of new latents)."""

@@ -23,7 +23,7 @@ biased. Bad bins (weight 0) are left out and p is renormalised over the good one
 KL(observed shape || p) = -(1/N) sum_i c_i log p_i + const, i.e. the multinomial negative log-likelihood per
 count minus its saturated value (>= 0, zero for a perfect fit). With ``loss_norm="spectrum"`` every spectrum
 weighs the same in the batch mean: in expectation over the Poisson noise this is KL(true shape || model) plus a
-constant, exactly the reconstruction measure of DESIGN.md. With ``"photon"`` every count weighs the same (the
+constant, exactly the reconstruction measure of docs/design.md. With ``"photon"`` every count weighs the same (the
 plain joint likelihood, dominated by bright spectra).
 """
 from __future__ import annotations
@@ -36,9 +36,7 @@ from torch import Tensor, nn
 
 from core.errors import ConfigError
 from core.model.config import ModelConfig
-
-MIN_SOURCE_COUNTS = 1e-3  # S floor when the background explains all counts
-
+from core.model.likelihood import multinomial_kl
 
 def default_energy_edges(n_bins: int) -> np.ndarray:
     from core.spectra.energy import EnergyGrid
@@ -160,23 +158,3 @@ class SpectrumAutoencoder(nn.Module):
         t_counts = counts if target is None else target[0]
         n = (t_counts * (torch.ones_like(t_counts) if weights is None else weights)).sum(dim=1)  # (N,)
         return (per * n).sum() / n.sum().clamp(min=1.0)
-
-
-def multinomial_kl(log_shape: Tensor, counts: Tensor, background: Tensor, weights: Tensor) -> Tensor:
-    """KL(c/N || p) per spectrum with p_i ∝ w_i (S s_i + b_i), S = max(N - B, tiny); all inputs (N, B) -> (N,).
-
-    Spectra without counts in good bins contribute 0.
-    """
-    w = weights
-    c = counts * w
-    n = c.sum(dim=1, keepdim=True)  # (N, 1)
-    b_good = (background * w).sum(dim=1, keepdim=True)  # (N, 1)
-    s_good = (n - b_good).clamp(min=MIN_SOURCE_COUNTS)  # (N, 1)
-    log_sw = torch.logsumexp(log_shape + torch.log(w), dim=1, keepdim=True)  # (N, 1) log of shape mass in good bins
-    log_mu = torch.logaddexp(torch.log(s_good) + log_shape - log_sw, torch.log(background * w))  # (N, B)
-    log_mu = torch.where(w > 0, log_mu, torch.zeros_like(log_mu))
-    log_total = torch.log(s_good + b_good)  # (N, 1): sum of mu over good bins
-    log_p = log_mu - log_total  # (N, B)
-    obs = c / n.clamp(min=1.0)  # (N, B)
-    kl = torch.xlogy(obs, obs) - obs * log_p  # (N, B)
-    return torch.where(w > 0, kl, torch.zeros_like(kl)).sum(dim=1)  # (N,)

@@ -53,7 +53,8 @@ class ModelConfig(DictConfig):
     """Shape of the transformer autoencoder.
 
     The spectrum (``n_bins`` bins) is cut into tokens of ``bins_per_token`` adjacent bins (the last token is
-    zero-padded and masked when the division is not exact); each token carries its bins' transformed counts and
+    zero-padded, its padding bins carrying weight 0 in the token features, when the division is not exact;
+    attention does not mask it); each token carries its bins' transformed counts and
     background, plus an encoding of its energy. A pooling token, conditioned on the spectrum's count level,
     collects the sequence into ``latent_dim`` numbers; an MLP decoder maps them back to a shape over all bins.
     """

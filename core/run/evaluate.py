@@ -1,4 +1,4 @@
-"""``evaluate_run``: every measure of DESIGN.md for a run, written to metrics.json (paths are stable).
+"""``evaluate_run``: every measure of docs/design.md for a run, written to metrics.json (paths are stable).
 
 - reconstruction.<model>.{deviance_per_bin, kl_to_truth} for autoencoder, pca8, mean (and truth, as the noise
   floor of the deviance), on the test split.
@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -21,38 +20,28 @@ from sklearn.feature_selection import mutual_info_regression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
-from core.atomic import write_json_atomic
-from core.evaluation.baselines import MeanShape, PCAShapes
-from core.evaluation.classification import (
-    HARDNESS_COLUMNS, TASKS, catalog_hardness_features, clean_features, hardness_features, kmeans_majority,
-    stratified_folds, supervised_cv, task_labels,
-)
 from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
+from core.evaluation import features as feature_sets
+from core.evaluation.baselines import MeanShape, PCAShapes
+from core.evaluation.classification import (
+    TASKS, clean_features, kmeans_majority, stratified_folds, supervised_cv, task_labels,
+)
 from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.run.encode import decode_latents, encode_spectra
+from core.run.folder import METRICS, RunFolder
+from core.spectra.hardness import HARDNESS_COLUMNS
 
-FEATURES = ("latent", "hardness", "pca8")
-REFERENCE_FEATURES = ("hardness_catalog", "hardness_dataset")
 VARIABILITY_COLUMNS = ("P_intra", "P_inter")
 
 
-def run_dataset_path(run_dir: Path) -> Path:
-    cfg = Path(run_dir) / "config.json"
-    if not cfg.is_file():
-        raise ConfigError(f"{cfg} is missing: {run_dir} is not a run folder (train one with `python -m core train`)")
-    return Path(json.loads(cfg.read_text())["dataset"])
-
-
-def run_latents(run_dir: Path, ds: Dataset, device: str = "cpu") -> np.ndarray:
+def run_latents(run: RunFolder, ds: Dataset, model) -> np.ndarray:
     """The run's saved latents when they encode this dataset, else freshly encoded ones (not written)."""
-    from core.run.encode import encode_spectra, load_latents
-    from core.model.checkpoint import load_model
-
     try:
-        return load_latents(run_dir, ds)
+        return run.load_latents(ds)
     except DatasetError:
         pass  # not encoded, or encoded on another dataset: encode this one now
-    return encode_spectra(load_model(run_dir, device), ds.spectra, ds.background, ds.weights)
+    return encode_spectra(model, ds.spectra, ds.background, ds.weights)
 
 
 def reconstruction_measures(ds: Dataset, ae_shapes: np.ndarray, rows: np.ndarray, fit_rows: np.ndarray,
@@ -163,31 +152,22 @@ def interpretation_measures(latent: np.ndarray, hardness: np.ndarray, catalog: A
 def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_split: str = "all",
                  seed: int = 0, device: str = "cpu", write: bool = True) -> dict[str, Any]:
     """Compute every measure on the test split; writes ``metrics.json`` into the run folder (when ``write``)."""
-    from core.run.encode import decode_latents
-    from core.model.checkpoint import load_model
-
     if classification_split not in ("test", "all"):
         raise ConfigError(f"classification_split={classification_split!r}: must be 'test' or 'all'")
-    run_dir = Path(run_dir)
-    ds = load_dataset(Path(data_dir) if data_dir is not None else run_dataset_path(run_dir))
+    run = RunFolder(run_dir)
+    run.config()  # a clear error when this is not a run folder
+    ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
     test, train = ds.split_index("test"), ds.split_index("train")
     if len(test) == 0 or len(train) == 0:
         raise ConfigError(f"{ds.path}: evaluation needs train and test spectra (splits: "
                           f"{ds.catalog['split'].value_counts().to_dict()})")
-    latent = run_latents(run_dir, ds, device).astype(np.float64)
-    model = load_model(run_dir, device)
-    w = ds.weights
-    shapes_all = net_shapes(ds.spectra, ds.background, w)
-    pca = PCAShapes(8).fit(shapes_all[train])
-    features = {"latent": latent, "hardness": hardness_features(ds.spectra, ds.energy_edges, w, ds.background),
-                "pca8": pca.transform(shapes_all)}
-    for name, prefix in (("hardness_catalog", "catalog_"), ("hardness_dataset", "")):
-        ref = catalog_hardness_features(ds.catalog, prefix)
-        if ref is not None:
-            features[name] = ref
+    model = run.load_model(device)
+    latent = run_latents(run, ds, model).astype(np.float64)
+    pca = feature_sets.fit_pca(ds, train)
+    features = feature_sets.build(ds, latent, pca)
     class_rows = test if classification_split == "test" else np.arange(len(ds.catalog))
     metrics: dict[str, Any] = {
-        "run": str(run_dir.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,
+        "run": str(run.path.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,
         "split": "test", "classification_rows": classification_split, "n_test": int(len(test)),
         "reconstruction": reconstruction_measures(ds, decode_latents(model, latent[test].astype(np.float32)),
                                                   test, train, pca),
@@ -196,7 +176,7 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     }
     metrics.update(interpretation_measures(latent, features["hardness"], ds.catalog, test, seed))
     if write:
-        write_json_atomic(run_dir / "metrics.json", metrics)
+        run.write_json(METRICS, metrics)
     return metrics
 
 
@@ -207,7 +187,7 @@ def format_table(m: dict[str, Any]) -> str:
     for name, r in m["reconstruction"].items():
         kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
         lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
-    feats = FEATURES + REFERENCE_FEATURES
+    feats = feature_sets.COMPARED + feature_sets.REFERENCES
     lines += ["", f"balanced accuracy ({m['classification_rows']} labelled rows)",
               f"{'task':<16}{'protocol':<12}" + "".join(f"{f:>18}" for f in feats)]
     for task, res in m["classification"].items():

@@ -1,18 +1,19 @@
 """Training: ``train(data_dir, run_dir)`` fills a run folder (config.json, model.safetensors, checkpoint.pt,
-history.csv; see docs/formats.md).
+history.csv; named in ``core.run.folder``, described in docs/formats.md).
 
 - Deterministic for a seed: the shuffling and dropout randomness of epoch e come from generators seeded with
   (seed, e), so a run resumed after a crash continues exactly as if it had never stopped.
 - Resumable: ``checkpoint.pt`` (model, optimiser, counters, history; tensors and plain values only, read with
   ``weights_only=True``) is written atomically after every epoch; calling ``train`` again on the same run folder
-  with the same configuration picks up after the last finished epoch.
-- Count splitting (``count_split``, on by default): each spectrum's counts c are split at random into two
-  independent Poisson parts, a ~ Binomial(c, f) and c - a, with f drawn in [split_min, split_max] and the
+  with the same configuration, on the same dataset, picks up after the last finished epoch (another dataset is
+  refused: ``config.json`` records the checksum of the dataset's ids).
+- Count thinning (``count_split``, on by default; not to be confused with the train/val/test split): each
+  spectrum's counts c are thinned at random into two independent Poisson parts, a ~ Binomial(c, f) and c - a, with f drawn in [split_min, split_max] and the
   background split in the same proportion. The encoder sees a, the loss scores the decoded shape against c - a.
   The two parts' noise is independent, so the model cannot learn to reproduce the noise of what it is scored
   on: the loss stays an unbiased estimate of KL(true shape || decoded shape) + const however long one trains,
   and it doubles as a fainter-spectrum augmentation (faint spectra are the norm). Validation uses one fixed
-  split, so the validation loss measures that same quantity. Without it the model overfits the training noise
+  thinning, so the validation loss measures that same quantity. Without it the model overfits the training noise
   within ~10 epochs on the demo.
 - One CPU thread by default: the model's matrices are small, so a second thread gains at most ~1.5x on an idle
   2-core machine, while on a shared one (other jobs running) torch's threads wait on each other at every
@@ -22,7 +23,6 @@ history.csv; see docs/formats.md).
 """
 from __future__ import annotations
 
-import csv
 import io
 import math
 import time
@@ -35,20 +35,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.atomic import write_bytes_atomic, write_json_atomic
 from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
 from core.model.autoencoder import SpectrumAutoencoder
-from core.model.checkpoint import WEIGHTS_FILE, save_model
+from core.model.checkpoint import save_model
 from core.model.config import DictConfig, ModelConfig, check_choice, check_float, check_int
+from core.run.folder import CHECKPOINT, CONFIG, WEIGHTS, RunFolder
 
-CHECKPOINT_FILE = "checkpoint.pt"
-HISTORY_FILE = "history.csv"
-CONFIG_FILE = "config.json"
-RUN_FILES = (CONFIG_FILE, WEIGHTS_FILE, CHECKPOINT_FILE, HISTORY_FILE, "latents.npy", "encoded.json",
-             "map_umap.npy", "map_pca.npy", "map_placement.npz", "recon_error.npy", "reconstructions.npy",
-             "metrics.json")
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
 RESUME_IGNORES = ("device", "threads")  # training settings that may change between a crash and its resume
 
 
@@ -64,8 +57,8 @@ class TrainConfig(DictConfig):
     grad_clip: float = 1.0
     patience: int = 8  # epochs without a better validation loss before stopping
     min_counts: int = 1  # spectra with fewer counts (in good bins) are left out of training
-    count_split: bool = True  # input a binomial part of the counts, score the prediction on the rest
-    split_min: float = 0.2  # the input's fraction of the counts is drawn in [split_min, split_max]
+    count_split: bool = True  # count thinning: input a binomial part of the counts, score the prediction on the rest
+    split_min: float = 0.2  # the input's (thinned) fraction of the counts is drawn in [split_min, split_max]
     split_max: float = 0.8
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
@@ -122,9 +115,9 @@ def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device
     return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
-def split_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
-                 rng: np.random.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """Binomial count splitting: ((input counts, input background), (target counts, target background)).
+def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
+                rng: np.random.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Binomial count thinning: ((input counts, input background), (target counts, target background)).
 
     Drawn with numpy (torch.binomial is ~1000x slower on CPU), then moved to the counts' device.
     """
@@ -138,7 +131,7 @@ def split_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig
 def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
                tc: TrainConfig, gen: np.random.Generator | None, per_spectrum: bool = False) -> torch.Tensor:
     if tc.count_split and gen is not None:
-        (c_in, b_in), target = split_counts(counts, background, tc, gen)
+        (c_in, b_in), target = thin_counts(counts, background, tc, gen)
     else:
         c_in, b_in, target = counts, background, None
     if per_spectrum:
@@ -149,7 +142,7 @@ def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: tor
 @torch.no_grad()
 def evaluate_loss(model: SpectrumAutoencoder, data: tuple[torch.Tensor, ...], batch_size: int,
                   tc: TrainConfig) -> float:
-    """Validation loss: the mean per-spectrum loss (whatever ``loss_norm`` is), on one fixed count split."""
+    """Validation loss: the mean per-spectrum loss (whatever ``loss_norm`` is), on one fixed count thinning."""
     model.eval()
     gen = np.random.default_rng([tc.seed, 1])
     total, n = 0.0, 0
@@ -166,14 +159,6 @@ def _state_bytes(obj: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-def write_history(path: Path, history: list[dict[str, float]]) -> None:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(history)
-    write_bytes_atomic(path, buf.getvalue().encode())
-
-
 def _check_resume(run_dir: Path, saved: dict[str, Any], mc: ModelConfig, tc: TrainConfig) -> None:
     for name, want in (("model", mc.to_dict()), ("train", tc.to_dict())):
         have = saved.get(name, {})
@@ -184,17 +169,11 @@ def _check_resume(run_dir: Path, saved: dict[str, Any], mc: ModelConfig, tc: Tra
                               f"to resume keep the same configuration, or pass --overwrite to start again")
 
 
-def clear_run(run_dir: Path) -> None:
-    """Remove the run files we write (and nothing else a user may keep in the folder)."""
-    for name in RUN_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-
-
 def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None,
           train_config: TrainConfig | None = None, progress: bool = True, overwrite: bool = False,
           on_epoch_end: Callable[[int, dict[str, float]], None] | None = None) -> Path:
     """Train (or resume training) the autoencoder on a dataset folder; returns the run folder."""
-    run_dir = Path(run_dir)
+    run = RunFolder(run_dir)
     ds = load_dataset(Path(data_dir))
     mc = model_config or ModelConfig(n_bins=ds.n_bins)
     tc = train_config or TrainConfig()
@@ -202,20 +181,20 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
         raise ConfigError(f"n_bins={mc.n_bins} but the dataset {ds.path} has {ds.n_bins} bins per spectrum")
     device = resolve_device(tc.device)
     if overwrite:
-        clear_run(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+        run.clear()
+    run.create()
 
-    ckpt_path = run_dir / CHECKPOINT_FILE
     ckpt: dict[str, Any] | None = None
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        _check_resume(run_dir, {"model": ckpt["model_config"], "train": ckpt["train_config"]}, mc, tc)
+    if run.has(CHECKPOINT):
+        ckpt = torch.load(run.file(CHECKPOINT), map_location="cpu", weights_only=True)
+        _check_resume(run.path, {"model": ckpt["model_config"], "train": ckpt["train_config"]}, mc, tc)
+        run.check_dataset(ds)
         if ckpt["done"]:
             if progress:
-                print(f"{run_dir}: training already finished (best epoch {ckpt['best_epoch']}); nothing to do")
-            return run_dir
-    write_json_atomic(run_dir / CONFIG_FILE, {"model": mc.to_dict(), "train": tc.to_dict(),
-                                              "dataset": str(ds.path.resolve()), "dataset_info": ds.info})
+                print(f"{run.path}: training already finished (best epoch {ckpt['best_epoch']}); nothing to do")
+            return run.path
+    run.write_json(CONFIG, {"model": mc.to_dict(), "train": tc.to_dict(), "dataset": str(ds.path.resolve()),
+                            "dataset_sha256": ds.fingerprint, "dataset_info": ds.info})
 
     train_data = split_tensors(ds, "train", tc.min_counts, device)
     val_data = split_tensors(ds, "val", tc.min_counts, device)
@@ -266,10 +245,10 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
             history.append(row)
             if val < best_val:
                 best_val, best_epoch = val, epoch + 1
-                save_model(model, run_dir / WEIGHTS_FILE)
+                save_model(model, run.file(WEIGHTS))
             done = epoch + 1 >= tc.max_epochs or epoch + 1 - best_epoch >= tc.patience
-            write_history(run_dir / HISTORY_FILE, history)
-            write_bytes_atomic(ckpt_path, _state_bytes({
+            run.write_history(history)
+            run.write_bytes(CHECKPOINT, _state_bytes({
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                 "best_val": best_val, "best_epoch": best_epoch, "history": history, "done": done,
                 "model_config": mc.to_dict(), "train_config": tc.to_dict(),
@@ -283,4 +262,4 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
         bar.close()
         torch.use_deterministic_algorithms(deterministic)
         torch.set_num_threads(threads)
-    return run_dir
+    return run.path

@@ -1,4 +1,4 @@
-"""Build the simulated demo dataset (see DESIGN.md, "The demo dataset").
+"""Build the simulated demo dataset (see docs/design.md, "The demo dataset").
 
 Every source is a real catalog row; its spectrum is simulated: model parameters reproduce the source's catalog
 hardness ratios (``invert``), the model is folded through one of four real CSC responses, the source counts
@@ -21,7 +21,7 @@ from core.simulate.invert import invert
 from core.simulate.models import model_photons
 from core.simulate.population import GAMMA_PRIOR, KT_PRIOR, draw_significance, load_population
 from core.simulate.responses import load_csc_responses
-from core.spectra.spectrum import grid_hardness
+from core.spectra.hardness import hardness_matrix
 from core.data.partition import splits_of
 
 CHUNK = 4096
@@ -110,8 +110,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             w.background[sl] = background
             w.truth[sl] = truth
             area = {b: np.array([r.band_area[b] for r in responses])[r_idx] for b in ("s", "m", "h")}
-            h = grid_hardness(counts, background, grid.edges, area)
-            hr[sl] = np.stack([h["hard_hm"], h["hard_hs"], h["hard_ms"]], 1)
+            hr[sl] = hardness_matrix(counts, grid.edges, background, band_area=area)
             counts_col[sl] = counts.sum(1)
             resp_index[sl] = r_idx
             expected_src[sl] = s

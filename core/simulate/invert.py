@@ -12,8 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from core.spectra.energy import CSC_BANDS, HARDNESS_RATIOS, hardness_ratio
 from core.simulate.models import model_photons
+from core.spectra.hardness import HARDNESS_COLUMNS, band_sums, hardness_ratios
 
 LOG_NH = np.linspace(-2.5, 1.7, 43)  # log10 N_H / 1e22 cm-2: 3e19 to 5e23
 GAMMA = np.linspace(-1.0, 4.5, 56)
@@ -37,13 +37,12 @@ def family_grid(family: str) -> FamilyGrid:
     n = len(nh)
     phot = model_photons(np.full(n, family), 10 ** nh, p, 10 ** p, np.zeros(n, bool), lo, hi)  # (G, E)
     mid = 0.5 * (lo + hi)
-    bands_p, bands_e = {}, {}
-    for band, (blo, bhi) in CSC_BANDS.items():
-        sel = (mid >= blo) & (mid < bhi)
-        bands_p[band] = phot[:, sel].sum(1)
-        bands_e[band] = (phot[:, sel] * mid[sel]).sum(1)
-    hr = lambda b: np.stack([hardness_ratio(b[h], b[s]) for h, s in HARDNESS_RATIOS.values()], 1)  # noqa: E731
-    return FamilyGrid(nh, p, hr(bands_p), hr(bands_e))
+
+    def ratios(bands: dict[str, np.ndarray]) -> np.ndarray:  # (G, 3)
+        hr = hardness_ratios(bands)
+        return np.stack([hr[name] for name in HARDNESS_COLUMNS], 1)
+
+    return FamilyGrid(nh, p, ratios(band_sums(phot, lo, hi)), ratios(band_sums(phot * mid, lo, hi)))
 
 
 def invert(family: str, targets: np.ndarray, energy_flux: np.ndarray, log_nh_gal: np.ndarray,

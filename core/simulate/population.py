@@ -12,10 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from core.spectra.energy import hardness_ratio
+from core.spectra.hardness import hardness_ratio
 from core.data.fetch import fetch
 
-POWERLAW_CLASSES = {"AGN", "HMXB", "LMXB", "NS", "XB", "Seyfert", "QSO"}
 THERMAL_CLASSES = {"HM-STAR", "LM-STAR", "YSO", "CV"}
 # Weak priors (centre of the parameter the HR fit leans to when hardness ratios leave it free).
 KT_PRIOR = {"HM-STAR": 0.6, "LM-STAR": 0.5, "YSO": 2.0, "CV": 10.0}

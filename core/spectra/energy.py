@@ -1,4 +1,4 @@
-"""Energy grid, CSC bands and hardness ratios.
+"""Energy grid and CSC bands (hardness ratios: ``core.spectra.hardness``).
 
 ACIS PI channels are 14.6 eV wide (EBOUNDS of every Chandra ACIS RMF: E_MIN = (channel - 1) * 14.6 eV).
 The grid groups whole channels, with edges on channel boundaries, so every grid bin collects the same number
@@ -15,18 +15,13 @@ from core.errors import ConfigError
 
 ACIS_CHANNEL_KEV = 0.0146
 
-# CSC energy bands in keV (DESIGN.md).
+# CSC energy bands in keV (docs/design.md).
 CSC_BANDS: dict[str, tuple[float, float]] = {
     "u": (0.2, 0.5),
     "s": (0.5, 1.2),
     "m": (1.2, 2.0),
     "h": (2.0, 7.0),
     "b": (0.5, 7.0),
-}
-HARDNESS_RATIOS: dict[str, tuple[str, str]] = {
-    "hard_hm": ("h", "m"),
-    "hard_hs": ("h", "s"),
-    "hard_ms": ("m", "s"),
 }
 
 
@@ -75,30 +70,3 @@ class EnergyGrid:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def band_counts(counts: np.ndarray, energy_lo: np.ndarray, energy_hi: np.ndarray) -> dict[str, np.ndarray]:
-    """Counts in each CSC band, summing channels (or bins) by their centre energy.
-
-    ``counts`` has shape (..., n_channels); the result maps band name to shape (...).
-    """
-    centre = 0.5 * (np.asarray(energy_lo) + np.asarray(energy_hi))
-    out = {}
-    for band, (lo, hi) in CSC_BANDS.items():
-        sel = (centre >= lo) & (centre < hi)
-        out[band] = np.asarray(counts)[..., sel].sum(axis=-1)
-    return out
-
-
-def hardness_ratio(hard: np.ndarray, soft: np.ndarray) -> np.ndarray:
-    """(hard - soft) / (hard + soft); NaN where both are zero (undefined, not 0)."""
-    hard = np.asarray(hard, dtype=float)
-    soft = np.asarray(soft, dtype=float)
-    total = hard + soft
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, (hard - soft) / np.where(total > 0, total, 1.0), np.nan)
-
-
-def hardness_ratios(bands: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The three CSC hardness ratios from band counts (or band fluxes)."""
-    return {name: hardness_ratio(bands[h], bands[s]) for name, (h, s) in HARDNESS_RATIOS.items()}

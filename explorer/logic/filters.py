@@ -8,9 +8,6 @@ import pandas as pd
 
 from explorer.logic.runs import class_labels
 
-HARDNESS = ("hard_hm", "hard_hs", "hard_ms")
-
-
 @dataclass(frozen=True)
 class Filters:
     """``None`` (or an empty tuple for ``classes``/``splits`` left at all) means "no cut".
@@ -25,10 +22,6 @@ class Filters:
     counts: tuple[float, float] | None = None
     hardness: tuple[tuple[str, float, float], ...] = field(default_factory=tuple)
     name: str = ""
-
-    def is_empty(self) -> bool:
-        return (self.classes is None and self.splits is None and self.counts is None and not self.hardness
-                and not self.name.strip())
 
 
 def apply(sources: pd.DataFrame, f: Filters) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Classifier metrics on the sources currently shown (the map's filters), for the live page.
 
-The measures themselves are core.evaluation.classification's (the paper's k-means with majority labels, and its supervised
-cross-validation): this module picks the rows, builds the feature sets and runs every feature set on the same
-labels and the same folds, so they compare side by side.
+The protocols are ``core.evaluation.classification``'s (the paper's k-means with majority labels, and its
+supervised cross-validation), the feature sets ``core.evaluation.features``'; this module picks the rows and
+runs every feature set on the same labels and the same folds, so they compare side by side.
 """
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.evaluation import classification as classify
 from core.errors import ConfigError
+from core.evaluation import classification as classify
+from core.evaluation.features import COMPARED, combine
 
 METHODS = {"kmeans": "k-means + majority label (paper)", "random_forest": "random forest (5-fold CV)",
            "logistic": "logistic regression (5-fold CV)"}
-FEATURES = {"latent": "latent (8-d)", "hardness": "hardness ratios (from counts)", "pca8": "PCA-8 of the spectra",
-            "hardness_catalog": "catalog hardness ratios", "hardness_dataset": "dataset hard_* columns"}
-BASELINES = ("hardness", "pca8")
+BASELINES = tuple(f for f in COMPARED if f != "latent")
 
 
 def task_rows(catalog: pd.DataFrame, task: str | Sequence[str], mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -30,15 +29,6 @@ def task_rows(catalog: pd.DataFrame, task: str | Sequence[str], mask: np.ndarray
         ok &= np.asarray(mask, dtype=bool)
     rows = np.flatnonzero(ok)
     return rows, y[rows]
-
-
-def combine(features: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
-    """Columns of several feature sets side by side (N, sum of widths)."""
-    missing = [n for n in names if n not in features]
-    if missing:
-        raise ConfigError(f"feature sets {missing} are not available; have {list(features)}")
-    return np.concatenate([np.asarray(features[n], dtype=np.float64).reshape(len(features[n]), -1) for n in names],
-                          axis=1)
 
 
 def evaluate(features: Mapping[str, np.ndarray], catalog: pd.DataFrame, task: str | Sequence[str],

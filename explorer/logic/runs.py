@@ -1,11 +1,11 @@
-"""Run folders as the explorer sees them: find them, check what they hold, load one into a single table.
+"""Run folders as the explorer sees them: find them and load one into a single table (``RunView``).
 
-A run folder (docs/formats.md) holds the model and, after ``python -m core encode``, the latents, the 2-D maps
-and the reconstruction errors, all in the catalog order of the dataset that was encoded (``encoded.json``).
+Every file of a run folder is read through ``core.run.folder.RunFolder`` (docs/formats.md): the model and,
+after ``python -m core encode``, the latents, the 2-D maps and the reconstruction errors, all in the catalog
+order of the dataset that was encoded.
 """
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,14 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.data.classes import UNLABELLED
 from core.data.dataset import Dataset, load_dataset
-from core.run.encode import load_latents
 from core.errors import DatasetError
+from core.run.folder import CONFIG, RECON_ERROR, RECONSTRUCTIONS, RunFolder
 
 RUNS_ROOT = Path("runs")
 DEFAULT_RUN = RUNS_ROOT / "demo"
 RUN_ENV = "XLE_RUN"
-MAPS = ("umap", "pca")  # map_<name>.npy
 
 
 def default_run_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -31,21 +31,8 @@ def default_run_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(env[RUN_ENV]) if env.get(RUN_ENV) else DEFAULT_RUN
 
 
-def run_state(run_dir: Path) -> dict[str, bool]:
-    """Which steps a run folder has been through."""
-    run_dir = Path(run_dir)
-    has = lambda name: (run_dir / name).is_file()  # noqa: E731
-    return {
-        "exists": run_dir.is_dir(),
-        "trained": has("model.safetensors") and has("config.json"),
-        "encoded": has("latents.npy") and has("encoded.json"),
-        "maps": all(has(f"map_{m}.npy") for m in MAPS),
-        "evaluated": has("metrics.json"),
-    }
-
-
 def is_explorable(run_dir: Path) -> bool:
-    s = run_state(run_dir)
+    s = RunFolder(run_dir).state()
     return s["trained"] and s["encoded"]
 
 
@@ -63,30 +50,6 @@ def discover_runs(root: Path = RUNS_ROOT, extra: list[Path] | tuple[Path, ...] =
     return sorted(found, key=lambda p: (p.name != "demo", str(p)))
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
-def dataset_path_of(run_dir: Path) -> Path:
-    """The dataset a run was encoded on (``encoded.json``), else the one it was trained on (``config.json``).
-
-    Relative paths are tried against the working directory, then against the run folder's parent's parent
-    (the project root in the usual ``runs/<name>`` layout).
-    """
-    run_dir = Path(run_dir)
-    enc = _read_json(run_dir / "encoded.json")
-    raw = enc.get("dataset") or enc.get("path") or _read_json(run_dir / "config.json").get("dataset")
-    if not raw:
-        raise DatasetError(f"{run_dir}: neither encoded.json nor config.json names the dataset of this run")
-    p = Path(raw)
-    if p.is_absolute() or p.is_dir():
-        return p
-    for base in (run_dir.resolve().parent.parent, run_dir.resolve().parent, run_dir.resolve()):
-        if (base / p).is_dir():
-            return base / p
-    return p
-
-
 @dataclass
 class RunView:
     """What the explorer shows of one run. ``sources`` is the catalog in array order plus ``row`` (array
@@ -97,7 +60,6 @@ class RunView:
     sources: pd.DataFrame
     latents: np.ndarray  # (N, D) float32
     maps: dict[str, np.ndarray]  # name -> (N, 2)
-    recon_error: np.ndarray | None  # (N,)
     config: dict[str, Any]
     metrics: dict[str, Any]
     history: pd.DataFrame | None
@@ -130,37 +92,20 @@ class RunView:
 
 def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:
     """Load an encoded run and its dataset (arrays memory-mapped) into a ``RunView``."""
-    run_dir = Path(run_dir)
-    state = run_state(run_dir)
+    run = RunFolder(run_dir)
+    state = run.state()
     if not state["exists"]:
-        raise DatasetError(f"{run_dir}: no run folder here (./scripts/run builds and trains the demo run)")
+        raise DatasetError(f"{run.path}: no run folder here (./scripts/run builds and trains the demo run)")
     if not state["encoded"]:
-        raise DatasetError(f"{run_dir}: run not encoded yet; run `python -m core encode --run {run_dir} --data <dataset>`")
-    ds = load_dataset(Path(data_dir) if data_dir is not None else dataset_path_of(run_dir))
+        raise DatasetError(f"{run.path}: run not encoded yet; run `python -m core encode --run {run.path} "
+                           f"--data <dataset>`")
+    ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
     n = len(ds.catalog)
-    latents = load_latents(run_dir, ds)  # checks the latents encode exactly this dataset's rows
+    latents = run.load_latents(ds)  # checks the latents encode exactly this dataset's rows
     notes: list[str] = []
-    maps = {}
-    for m in MAPS:
-        p = run_dir / f"map_{m}.npy"
-        if p.is_file():
-            arr = np.load(p, allow_pickle=False)
-            if arr.shape == (n, 2):
-                maps[m] = arr
-            else:
-                notes.append(f"map_{m}.npy has shape {arr.shape}, expected ({n}, 2); ignored")
-    err = None
-    if (run_dir / "recon_error.npy").is_file():
-        err = np.load(run_dir / "recon_error.npy", allow_pickle=False)
-        if err.shape != (n,):
-            notes.append(f"recon_error.npy has shape {err.shape}; ignored")
-            err = None
-    recons = None
-    if (run_dir / "reconstructions.npy").is_file():
-        recons = np.load(run_dir / "reconstructions.npy", mmap_mode="r", allow_pickle=False)
-        if recons.shape != ds.spectra.shape:
-            notes.append("reconstructions.npy does not match the spectra; ignored")
-            recons = None
+    maps = run.load_maps(n, notes)
+    err = run.load_array(RECON_ERROR, (n,), notes)
+    recons = run.load_array(RECONSTRUCTIONS, ds.spectra.shape, notes, mmap=True)
 
     sources = ds.catalog.copy()
     sources.insert(0, "row", np.arange(n))
@@ -170,10 +115,9 @@ def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:
     extra["recon_error"] = err.astype(np.float64) if err is not None else np.full(n, np.nan)
     sources = pd.concat([sources, pd.DataFrame(extra, index=sources.index)], axis=1)
     sources["class"] = sources["class"].fillna("").astype(str)
-    history = pd.read_csv(run_dir / "history.csv") if (run_dir / "history.csv").is_file() else None
-    return RunView(run_dir=run_dir, dataset=ds, sources=sources, latents=latents, maps=maps, recon_error=err,
-                   config=_read_json(run_dir / "config.json"), metrics=_read_json(run_dir / "metrics.json"),
-                   history=history, reconstructions=recons, notes=notes)
+    return RunView(run_dir=run.path, dataset=ds, sources=sources, latents=latents, maps=maps,
+                   config=run.read_json(CONFIG), metrics=run.metrics(), history=run.history(),
+                   reconstructions=recons, notes=notes)
 
 
 def numeric_columns(sources: pd.DataFrame) -> list[str]:
@@ -187,9 +131,6 @@ def numeric_columns(sources: pd.DataFrame) -> list[str]:
         if np.isfinite(v).sum() > 1 and np.nanstd(v) > 0:
             out.append(c)
     return out
-
-
-UNLABELLED = "unlabelled"
 
 
 def class_labels(sources: pd.DataFrame) -> pd.Series:

@@ -105,8 +105,9 @@ def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:
 
 def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> UploadedSpectrum:
     """Encode a spectrum with the run's model, place it on the saved maps, find its latent neighbours."""
-    from core.run.encode import decode_latents, encode_spectra, place_on_map
     from core.evaluation.measures import predicted_counts
+    from core.run.encode import decode_latents, encode_spectra
+    from core.run.folder import RunFolder
 
     counts = np.asarray(spectrum.counts, dtype=np.float32)[None]
     bkg = np.asarray(spectrum.background, dtype=np.float32)[None]
@@ -120,7 +121,7 @@ def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> Upload
     z = encode_spectra(model, counts, bkg, w)
     shape = decode_latents(model, z)
     pred = predicted_counts(shape, counts, bkg, w)[0]
-    coords = {name: xy[0] for name, xy in place_on_map(run_dir, z).items()}
+    coords = {name: xy[0] for name, xy in RunFolder(run_dir).load_projector().transform(z).items()}
     rows, dist = index.neighbours_of_vector(z[0], k)
     return UploadedSpectrum(spectrum=spectrum, latent=z[0], coords=coords, shape=shape[0], predicted=pred,
                             neighbour_rows=rows, neighbour_dist=dist)

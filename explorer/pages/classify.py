@@ -8,7 +8,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.evaluation import classification as classify
+from core.data.classes import CLASSES, COMPACT
+from core.evaluation.features import LABELS
 from core.errors import ConfigError
 from explorer.logic import live
 from explorer.ui import common, figures
@@ -34,18 +35,18 @@ def panel() -> None:
     feats = common.get_features(*key)
     c = st.columns([1.2, 1.6, 1.2])
     task_kind = c[0].radio("Task", ["8 classes", "AGN vs compact objects", "choose classes"], key="xle_cls_task",
-                           help=f"compact objects: {', '.join(classify.COMPACT)}")
+                           help=f"compact objects: {', '.join(COMPACT)}")
     task = {"8 classes": "eight_class", "AGN vs compact objects": "agn_vs_compact"}.get(task_kind)
     if task is None:
-        present = [k for k in classify.CLASSES if k in set(run.sources["class"])]
+        present = [k for k in CLASSES if k in set(run.sources["class"])]
         chosen = c[0].multiselect("Classes", present, default=present[:3], key="xle_cls_subset")
         if len(chosen) < 2:
             st.warning("Choose at least two classes.")
             return
         task = tuple(chosen)
-    available = [k for k in live.FEATURES if k in feats]
+    available = [k for k in LABELS if k in feats]
     main = c[1].multiselect("Features (several are combined)", available, default=["latent"],
-                            format_func=live.FEATURES.get, key="xle_cls_feats")
+                            format_func=LABELS.get, key="xle_cls_feats")
     if not main:
         st.warning("Choose at least one feature set.")
         return
@@ -70,7 +71,7 @@ def panel() -> None:
     res = out["results"][chosen_name]
     m = st.columns(len(out["results"]) + 1)
     for i, (name, r) in enumerate(out["results"].items()):
-        label = " + ".join(live.FEATURES.get(p, p) for p in name.split("+"))
+        label = " + ".join(LABELS.get(p, p) for p in name.split("+"))
         std = r.get("balanced_accuracy_std")
         delta = None if name == chosen_name else f"{r['balanced_accuracy'] - res['balanced_accuracy']:+.3f} vs chosen"
         m[i].metric(label, f"{r['balanced_accuracy']:.3f}" + (f" ± {std:.3f}" if std is not None else ""),

@@ -6,13 +6,14 @@ import json
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.logic.runs import metrics_table, reconstruction_table, run_state
+from core.run.folder import RunFolder
+from explorer.logic.runs import metrics_table, reconstruction_table
 from explorer.ui import common
 
 run = common.page_frame("Run", "The run folder behind every page: configuration, training history, metrics.")
 st.markdown(f"**Run folder** `{run.run_dir}` · **dataset** `{run.dataset.path}` · {len(run.sources):,} spectra · "
             f"{run.dataset.n_bins} energy bins · latent dimension {run.latent_dim}")
-st.caption("Steps done: " + ", ".join(k for k, v in run_state(run.run_dir).items() if v and k != "exists"))
+st.caption("Steps done: " + ", ".join(k for k, v in RunFolder(run.run_dir).state().items() if v and k != "exists"))
 if run.history is not None and len(run.history):
     h = run.history
     fig = go.Figure()

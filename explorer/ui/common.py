@@ -261,19 +261,9 @@ def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, h
 
 @st.cache_data(show_spinner="Building feature sets…", max_entries=4)
 def get_features(run_dir: str, mtime: float) -> dict[str, np.ndarray]:
-    """The feature sets the classifier page compares, in catalog order."""
-    from core.evaluation import classification as classify
+    """The feature sets the classifier page compares, in catalog order, built as `python -m core evaluate`
+    builds them (``core.evaluation.features``)."""
+    from core.evaluation import features
 
     run = get_run(run_dir, mtime)
-    ds = run.dataset
-    # the same feature sets, built the same way, as `python -m core evaluate` (core.run.evaluate)
-    feats = {"latent": np.asarray(run.latents, dtype=np.float64),
-             "hardness": classify.hardness_features(ds.spectra, ds.energy_edges, ds.weights, ds.background)}
-    fit_rows = ds.split_index("train")
-    if len(fit_rows) >= 8:
-        feats["pca8"] = classify.pca_features(ds.spectra, ds.background, ds.weights, fit_rows)
-    for name, prefix in (("hardness_catalog", "catalog_"), ("hardness_dataset", "")):
-        ref = classify.catalog_hardness_features(ds.catalog, prefix)
-        if ref is not None:
-            feats[name] = ref
-    return feats
+    return features.build(run.dataset, run.latents)

@@ -10,9 +10,9 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.logic.runs import UNLABELLED, class_labels
+from core.data.classes import CLASSES, UNLABELLED
+from explorer.logic.runs import class_labels
 
-CLASS_ORDER = ("AGN", "CV", "HM-STAR", "LM-STAR", "HMXB", "LMXB", "NS", "YSO")
 CLASS_COLOURS = {
     "AGN": "#4477AA", "CV": "#EE6677", "HM-STAR": "#228833", "LM-STAR": "#CCBB44",
     "HMXB": "#66CCEE", "LMXB": "#AA3377", "NS": "#E67E22", "YSO": "#6B4C9A", UNLABELLED: "#B8B8B8",
@@ -20,13 +20,12 @@ CLASS_COLOURS = {
 EXTRA_COLOURS = ("#332288", "#117733", "#999933", "#882255", "#44AA99", "#DDCC77")
 COLOUR_CLASS = "class"
 COLOUR_RECON = "recon_error"
-HOVER_COLUMNS = ("name", "class", "hard_hm", "hard_hs", "hard_ms", "counts")
 
 
 def class_order(labels: pd.Series) -> list[str]:
     present = set(labels.unique())
-    known = [c for c in CLASS_ORDER if c in present]
-    other = sorted(present - set(CLASS_ORDER) - {UNLABELLED})
+    known = [c for c in CLASSES if c in present]
+    other = sorted(present - set(CLASSES) - {UNLABELLED})
     return known + other + ([UNLABELLED] if UNLABELLED in present else [])
 
 
