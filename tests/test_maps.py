@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigError
-from core.maps.projector import MapProjector, knn_weights
+from core.maps import neighbours
+from core.maps.neighbours import knn_weights
+from core.maps.projector import MapProjector
+from core.maps.quality import map_trustworthiness
 
 
 def test_knn_weights_follow_umaps_membership():
@@ -61,3 +64,34 @@ def test_fit_makes_both_maps_and_places_fitted_latents_near_their_embedding():
     span = np.ptp(p.maps_["umap"], axis=0).max()
     shift = np.linalg.norm(again["umap"] - p.maps_["umap"], axis=1)
     assert np.median(shift) < 0.05 * span  # close to, not equal to, where UMAP put them
+
+
+def _clusters(n: int, seed: int = 4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 6, size=(5, 6))
+    return (centres[rng.integers(0, 5, n)] + rng.normal(0, 1, size=(n, 6))).astype(np.float32)
+
+
+@pytest.mark.parametrize("exact_limit", [neighbours.EXACT_LIMIT, 0])  # exact search, then pynndescent
+def test_landmark_maps_place_every_latent_and_keep_landmarks(monkeypatch, exact_limit):
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", exact_limit)
+    z = _clusters(1200)
+    p = MapProjector(seed=0, n_landmarks=300).fit(z)
+    assert p.umap_reference_.shape == (300, 6) and p.maps_["umap"].shape == (1200, 2)
+    np.testing.assert_array_equal(p.maps_["umap"][p.landmarks_], p.umap_embedding_)
+    assert np.isfinite(p.maps_["umap"]).all()
+    # placed latents sit among their latent neighbours: the map keeps neighbourhoods
+    assert map_trustworthiness(z, p.maps_["umap"], sample=1200) > 0.9
+    assert map_trustworthiness(z, np.random.default_rng(0).normal(size=(1200, 2)), sample=1200) < 0.6
+
+
+def test_the_same_neighbours_from_pynndescent_and_brute_force():
+    rng = np.random.default_rng(5)
+    ref, q = rng.normal(size=(3000, 8)), rng.normal(size=(200, 8))
+    exact = neighbours.NeighbourSearch(ref).query(q, 10)
+    approx = neighbours.NeighbourSearch(ref).query(q, 10, n_total=10**9)  # forces the index
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact[0], approx[0])])
+    assert recall > 0.95
+    same = approx[0][:, 0] == exact[0][:, 0]
+    assert same.mean() > 0.95  # distances, not squared distances, where the nearest one is found
+    np.testing.assert_allclose(approx[1][same, 0], exact[1][same, 0], rtol=1e-4)

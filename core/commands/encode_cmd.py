@@ -13,12 +13,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from core.run.encode import encode_run
 
-    with tqdm(total=1, desc="encoding + maps", unit="run") as bar:
-        encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device)
-        bar.update()
+    encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device,
+               progress=True)
     print(f"wrote latents, maps and reconstruction errors into {args.run}")
     return 0

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError
 from core.evaluation.measures import deviance_per_bin, predicted_counts
 from core.maps.projector import MapProjector
+from core.maps.quality import map_trustworthiness
 from core.model.autoencoder import SpectrumAutoencoder
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
 
@@ -47,37 +49,54 @@ def decode_latents(model: SpectrumAutoencoder, latents: np.ndarray, batch_size: 
     return np.concatenate(out) if out else np.zeros((0, model.config.n_bins), np.float32)
 
 
-def reconstruction_errors(shapes: np.ndarray, ds: Dataset) -> np.ndarray:
-    """Poisson deviance per bin of each spectrum's reconstruction, (N,) float32."""
-    w = ds.weights
-    mu = predicted_counts(shapes, ds.spectra, ds.background, w)
-    return deviance_per_bin(ds.spectra, mu, w).astype(np.float32)
+def reconstruction_errors(shapes: np.ndarray, ds: Dataset, rows: slice = slice(None)) -> np.ndarray:
+    """Poisson deviance per bin of the reconstructions ``shapes`` of the spectra ``rows``, (n,) float32."""
+    w = None if ds.weights is None else ds.weights[rows]
+    counts, background = ds.spectra[rows], ds.background[rows]
+    mu = predicted_counts(shapes, counts, background, w)
+    return deviance_per_bin(counts, mu, w).astype(np.float32)
 
 
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,
-               device: str = "cpu") -> None:
-    """Encode a whole dataset (default: the run's own dataset) and write the run's encode files."""
+               device: str = "cpu", progress: bool = False, chunk: int = 65536) -> None:
+    """Encode a whole dataset (default: the run's own dataset) and write the run's encode files.
+
+    Memory stays bounded by ``chunk`` spectra at a time (besides the (N, latent_dim) latents and, with
+    ``reconstructions``, the (N, B) float32 decoded shapes that are written)."""
     run = RunFolder(run_dir)
     model = run.load_model(device)
     ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
     if ds.n_bins != model.config.n_bins:
         raise ConfigError(f"{ds.path} has {ds.n_bins} bins per spectrum; the model of {run.path} expects "
                           f"{model.config.n_bins}")
-    latents = encode_spectra(model, ds.spectra, ds.background, ds.weights)
-    shapes = decode_latents(model, latents)
-    projector = MapProjector(seed=seed).fit(latents)
-    run.write_array(LATENTS, latents.astype(np.float32))
-    run.write_array(RECON_ERROR, reconstruction_errors(shapes, ds))
-    if reconstructions:
-        run.write_array(RECONSTRUCTIONS, shapes.astype(np.float32))
+    n = len(ds.catalog)
+    latents = np.empty((n, model.config.latent_dim), dtype=np.float32)
+    errors = np.empty(n, dtype=np.float32)
+    shapes = np.empty((n, ds.n_bins), dtype=np.float32) if reconstructions else None
+    for start in tqdm(range(0, n, chunk), desc="encoding", unit="chunk", disable=not progress):
+        rows = slice(start, min(start + chunk, n))
+        w = None if ds.weights is None else ds.weights[rows]
+        latents[rows] = encode_spectra(model, ds.spectra[rows], ds.background[rows], w)
+        decoded = decode_latents(model, latents[rows])
+        errors[rows] = reconstruction_errors(decoded, ds, rows)
+        if shapes is not None:
+            shapes[rows] = decoded
+    projector = MapProjector(seed=seed, progress=progress).fit(latents)
+    quality = {name: map_trustworthiness(latents, xy) for name, xy in projector.maps_.items()}
+    run.write_array(LATENTS, latents)
+    run.write_array(RECON_ERROR, errors)
+    if shapes is not None:
+        run.write_array(RECONSTRUCTIONS, shapes)
     else:
         run.remove(RECONSTRUCTIONS)  # never leave one from another encoding
     for name, xy in projector.maps_.items():
         run.write_array(f"map_{name}.npy", xy)
     run.write_bytes(PLACEMENT, projector.to_bytes())
     run.write_json(ENCODED, {
-        "dataset": str(ds.path.resolve()), "n": len(latents), "ids_sha256": ids_checksum(ds.catalog["id"]),
-        "dataset_sha256": ds.fingerprint,
-        "latent_dim": int(latents.shape[1]), "reconstructions": bool(reconstructions), "umap_seed": seed,
+        "dataset": str(ds.path.resolve()), "n": n, "ids_sha256": ids_checksum(ds.catalog["id"]),
+        "dataset_sha256": ds.fingerprint, "latent_dim": int(latents.shape[1]),
+        "reconstructions": bool(reconstructions), "umap_seed": seed,
         "umap_placement": "weighted k nearest neighbours in latent space (UMAP transform's initialisation)",
+        "umap_landmarks": int(len(projector.umap_reference_)),
+        "map_trustworthiness": quality,  # k = 10, on a random sample of 5,000 (core.maps.quality)
     })
