@@ -1,0 +1,108 @@
+"""A simulated dataset written out as real files: one CSC-style ``pha3`` per spectrum (source and background
+SPECTRUM extensions, 1,024 PI channels) beside the real ARF and RMF of the CSC response it was folded through.
+
+This is the scale corpus for ``ingest`` (``build-demo --as-pha DIR``): reading it back gives the dataset's own
+counts and background, bin for bin, because
+- each grid bin's counts are spread over the bin's whole channels (a seeded multinomial), so rebinning sums
+  them back exactly;
+- the background extension holds the raw background counts (the demo's background is a Poisson draw times the
+  BACKSCAL ratio), with BACKSCAL = that ratio on the source extension and 1 on the background, and the same
+  exposure, so the reader's scale factor is the ratio again.
+Files are named by row (``000000001_pha3.fits``), so sorted paths keep the dataset's order; ``OBJECT`` holds
+the source name and ``XLE_ID`` the dataset id. Every file says it is simulated (``SIMULATD = T`` and a comment).
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from tqdm import tqdm
+
+from core.data.dataset import Dataset
+from core.data.fetch import fetch
+from core.errors import DatasetError
+from core.io.assemble import channel_bins
+from core.io.pha import ACIS_CHANNELS
+from core.io.response import read_rmf
+from core.simulate.responses import CSC_RESPONSES, load_csc_responses
+from core.spectra.energy import EnergyGrid
+
+
+def response_files(out: Path) -> dict[str, tuple[str, str]]:
+    """Copy the four CSC ARF/RMF pairs into ``out``; response name -> (ARF file name, RMF file name)."""
+    names = {}
+    for name, stem, ext in CSC_RESPONSES:
+        pair = []
+        for kind in ("arf3", "rmf3"):
+            src = fetch(f"responses/{stem}_{kind}{ext}")
+            shutil.copyfile(src, out / src.name)
+            pair.append(src.name)
+        names[name] = (pair[0], pair[1])
+    return names
+
+
+def channel_layout(grid: EnergyGrid) -> list[np.ndarray]:
+    """The 0-based channel indices of each grid bin (from a real ACIS RMF's EBOUNDS)."""
+    _, stem, ext = CSC_RESPONSES[0]
+    bins = channel_bins(read_rmf(fetch(f"responses/{stem}_rmf3{ext}")), grid)
+    layout = [np.flatnonzero(bins == b) for b in range(grid.n_bins)]
+    if len({len(c) for c in layout}) != 1:
+        raise DatasetError("the grid bins do not hold equal numbers of ACIS channels; use a channel grid")
+    return layout
+
+
+def spread(values: np.ndarray, layout: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """Whole counts per bin (B,) -> whole counts per channel (1024,), summing back exactly."""
+    per = len(layout[0])
+    parts = rng.multinomial(np.rint(values).astype(np.int64), np.full(per, 1.0 / per))  # (B, per)
+    out = np.zeros(ACIS_CHANNELS, dtype=np.int32)
+    out[np.concatenate(layout)] = parts.ravel(order="C")
+    return out
+
+
+def _spectrum_hdu(counts: np.ndarray, exposure: float, backscal: float, clas2: str, extname: str) -> fits.BinTableHDU:
+    cols = [fits.Column("CHANNEL", "J", array=np.arange(1, ACIS_CHANNELS + 1, dtype=np.int32)),
+            fits.Column("COUNTS", "J", unit="count", array=counts)]
+    hdu = fits.BinTableHDU.from_columns(cols, name=extname)
+    h = hdu.header
+    h["TLMIN1"], h["TLMAX1"] = 1, ACIS_CHANNELS
+    for key, value in (("HDUCLASS", "OGIP"), ("HDUCLAS1", "SPECTRUM"), ("HDUCLAS2", clas2), ("HDUCLAS3", "COUNT"),
+                       ("HDUVERS", "1.2.1"), ("TELESCOP", "CHANDRA"), ("INSTRUME", "ACIS"), ("GRATING", "NONE"),
+                       ("CHANTYPE", "PI"), ("DETCHANS", ACIS_CHANNELS), ("EXPOSURE", float(exposure)),
+                       ("BACKSCAL", float(backscal)), ("AREASCAL", 1.0), ("POISSERR", True), ("QUALITY", 0),
+                       ("GROUPING", 0), ("SIMULATD", True)):
+        h[key] = value
+    h.add_comment("SIMULATED counts (X-ray Latent Explorer demo): not a Chandra observation")
+    return hdu
+
+
+def write_as_pha(ds: Dataset, out: Path, seed: int = 0, progress: bool = True) -> int:
+    """Write every spectrum of a simulated demo dataset as a pha3 file in ``out``; returns the number written."""
+    if "response" not in ds.catalog.columns:
+        raise DatasetError(f"{ds.path}: no 'response' column; --as-pha needs a demo dataset built by build-demo")
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty; choose an empty folder for the PHA files")
+    out.mkdir(parents=True, exist_ok=True)
+    grid = EnergyGrid(**ds.info["grid"])
+    files = response_files(out)
+    folded = {r.name: r for r in load_csc_responses(grid)}
+    layout = channel_layout(grid)
+    rng = np.random.default_rng([seed, 7])
+    cat = ds.catalog
+    for i in tqdm(range(len(cat)), desc="writing PHA files", unit="file", disable=not progress):
+        row = cat.iloc[i]
+        resp = folded[row["response"]]
+        arf, rmf = files[row["response"]]
+        src = _spectrum_hdu(spread(ds.spectra[i], layout, rng), resp.exposure, resp.background_ratio, "TOTAL",
+                            "SPECTRUM")
+        bkg = _spectrum_hdu(spread(np.asarray(ds.background[i], np.float64) / resp.background_ratio, layout, rng),
+                            resp.exposure, 1.0, "BKG", "SPECTRUM")
+        for key, value in (("OBJECT", str(row["name"])), ("XLE_ID", str(row["id"])), ("ANCRFILE", arf),
+                           ("RESPFILE", rmf), ("BACKFILE", "none")):
+            src.header[key] = value
+        bkg.header["EXTVER"] = 2
+        fits.HDUList([fits.PrimaryHDU(), src, bkg]).writeto(out / f"{i:09d}_pha3.fits")
+    return len(cat)
