@@ -47,7 +47,7 @@ class IngestReport:
 
 
 def _has_spectral_suffix(path: Path) -> bool:
-    name = path.name.lower().removesuffix(".gz")
+    name = path.name.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".zip")
     return name.endswith(SPECTRAL_SUFFIXES)
 
 
