@@ -165,7 +165,8 @@ def verify_datasums(path: Path, data: bytes, spans: list[HduSpan]) -> None:
             expected = int(span.datasum)
         except ValueError:
             raise SpectrumError(path, f"HDU {i} has DATASUM = {span.datasum[:20]!r}, not a number") from None
-        found = datasum(data[span.data_start:span.data_start + span.data_size])
+        padded = -(-span.data_size // FITS_BLOCK) * FITS_BLOCK  # the standard sums the fill bytes too
+        found = datasum(data[span.data_start:span.data_start + padded])
         if found != expected:
             raise SpectrumError(path, f"HDU {i}: its data do not match the DATASUM in its header ({found} instead of "
                                       f"{expected}): the file was damaged or edited after it was written")
