@@ -149,6 +149,19 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     assert "with_nan.fits" in texts(at.error)
 
 
+def test_upload_page_says_which_companion_files_to_upload(app, real_data):
+    at = open_page(app, "upload")
+    stem = "acisf04938_000N002_r0043"
+    at.file_uploader(key="up_pha").upload(f"{stem}_pha3.fits",
+                                          (real_data / f"responses/{stem}_pha3.fits").read_bytes()).run()
+    assert not at.exception
+    error = texts(at.error)
+    assert "this CSC pha3 needs its ARF and RMF: upload them too" in error
+    assert "xle-upload-" not in error and "--rmf" not in error
+    at.file_uploader(key="up_pha").upload("hrc_bin2.pha", (real_data / "spectra/hrc_bin2.pha").read_bytes()).run()
+    assert not at.exception and "HRC has no useful energy resolution" in texts(at.error)
+
+
 def test_run_page_shows_metrics(app):
     at = open_page(app, "run")
     assert_clean(at)

@@ -251,3 +251,31 @@ def test_ingest_killed_midway_leaves_no_dataset(real_data, tmp_path):
     assert not out.exists()
     tmp = [p for p in tmp_path.iterdir() if p.name.startswith(".ds.tmp-")]
     assert len(tmp) == 1 and (tmp[0] / "catalog.parquet").is_file()  # it really was killed after writing
+
+
+@pytest.mark.parametrize("moment", ["reading", "writing"])
+def test_ingest_killed_then_run_again_leaves_no_orphan(real_data, tmp_path, moment):
+    """SIGKILL while a file is being read (in the worker) or after the dataset is written but before the rename:
+    no dataset appears, and the next ingest of the same name removes the killed run's temporary folder."""
+    from core.data.ingest import ingest
+
+    out, marker = tmp_path / "ds", tmp_path / "started"
+    hook = ("import core.data.timed as t\n        call = t.TimedWorker.call\n"
+            "        def call_then_wait(self, *a, **k):\n            Path(MARK).touch()\n            time.sleep(60)\n"
+            "        t.TimedWorker.call = call_then_wait" if moment == "reading" else
+            "import core.data.dataset as d\n        finish = d.DatasetFolderWriter.finish\n"
+            "        def finish_then_wait(self, *a, **k):\n            finish(self, *a, **k)\n"
+            "            Path(MARK).touch()\n            time.sleep(60)\n"
+            "        d.DatasetFolderWriter.finish = finish_then_wait")
+    kill_when_ready(f"""
+        import time
+        from pathlib import Path
+        MARK = {str(marker)!r}
+        {hook}
+        from core.cli import main
+        main(["ingest", {str(real_data / "spectra/9774.pi")!r}, "--out", {str(out)!r}])
+    """, marker)
+    assert not out.exists()
+    report = ingest([real_data / "spectra/9774.pi"], out, progress=False)
+    assert report.exit_status == 0 and load_dataset(out).catalog["id"].tolist() == ["9774"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith((".ds.", ".ds_ingest"))] == []

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from core.spectra.energy import EnergyGrid
 from core.data.ingest import default_report_path, ingest
+from core.data.timed import DEFAULT_TIMEOUT_S
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -20,6 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rmf", type=Path, help="RMF to use instead of the header's RESPFILE (single spectra)")
     parser.add_argument("--background", type=Path, help="background PHA instead of BACKFILE (single spectra)")
     parser.add_argument("--report", type=Path, help="CSV report of every file (default: OUT_ingest_report.csv)")
+    parser.add_argument("--file-timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                        help=f"seconds one file may take to read before it is rejected (default {DEFAULT_TIMEOUT_S:g})")
     parser.add_argument("--e-min", type=float, default=0.5, help="grid low edge, keV (default 0.5)")
     parser.add_argument("--e-max", type=float, default=7.0, help="grid high edge, keV (default 7.0)")
     parser.add_argument("--channels-per-bin", type=int, default=4, help="ACIS channels per grid bin (default 4)")
@@ -29,11 +32,13 @@ def run(args: argparse.Namespace) -> int:
     grid = EnergyGrid(args.e_min, args.e_max, args.channels_per_bin)
     overrides = {"arf": args.arf, "rmf": args.rmf, "background": args.background}
     report = ingest(args.paths, args.out, grid=grid, catalog=args.catalog, overrides=overrides,
-                    overwrite=args.overwrite, report_path=args.report)
+                    overwrite=args.overwrite, report_path=args.report, file_timeout_s=args.file_timeout)
     for path, reason in report.skipped:
         print(f"skipped   {path}: {reason}")
     for path, reason in report.rejected:
         print(f"REJECTED  {path}: {reason}")
+    if any("give them explicitly" in r or "give it explicitly" in r for _, r in report.rejected):
+        print("a spectrum whose ARF/RMF are not beside it: give them with --arf/--rmf (one spectrum at a time)")
     report_path = args.report or default_report_path(args.out)
     if report.loaded:
         print(f"wrote {len(report.loaded)} spectra to {args.out} ({len(report.rejected)} rejected, "

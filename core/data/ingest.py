@@ -11,13 +11,14 @@ import pandas as pd
 from tqdm import tqdm
 
 import core
-from core.atomic import write_bytes_atomic
+from core.atomic import remove_stale, write_bytes_atomic
 from core.data.dataset import write_dataset
 from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
 from core.io.fitsfile import find_hdus, is_none_name, open_fits
 from core.data.partition import splits_of
+from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, TimedWorker
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
 BACKGROUND_NAME_HINTS = ("_bg.", "_bkg.", "back.", "background.")
@@ -51,7 +52,7 @@ def default_report_path(out: Path) -> Path:
 
 
 def _has_spectral_suffix(path: Path) -> bool:
-    name = path.name.lower().removesuffix(".gz")
+    name = path.name.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".zip")
     return name.endswith(SPECTRAL_SUFFIXES)
 
 
@@ -82,14 +83,14 @@ def _peek(path: Path) -> tuple[str, str | None]:
                 return "background", None
             backfile = spectra[0].header.get("BACKFILE") if len(spectra) == 1 else None
             return "spectrum", None if is_none_name(backfile) else str(backfile)
-    except SpectrumError:
+    except Exception:  # SpectrumError or worse: the reader says why, in its own worker
         return "spectrum", None
 
 
 def sort_candidates(files: list[Path], given: set[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Split files into source spectra and skipped ones (responses, backgrounds) with the reason."""
     kinds = {f: _peek(f) for f in files}
-    referenced = {(f.parent / b).resolve() for f, (_, b) in kinds.items() if b}
+    referenced = {(f.parent / b).resolve() for f, (_, b) in kinds.items() if b and len(b) < 200 and "\0" not in b}
     spectra, skipped = [], []
     for f, (kind, _) in kinds.items():
         if kind in ("arf", "rmf"):
@@ -134,35 +135,61 @@ def join_catalog(table: pd.DataFrame, catalog_path: Path) -> pd.DataFrame:
     return table
 
 
+def _add(spec, f: Path, rows: list, counts: list, backgrounds: list, weights: list, ids: set[str],
+         report: IngestReport) -> None:
+    file_id = f.name.split(".")[0]
+    while file_id in ids:  # same file name in two folders
+        file_id += "_" + str(len(rows))
+    ids.add(file_id)
+    rows.append(_row(spec, file_id))
+    counts.append(spec.counts)
+    backgrounds.append(spec.background)
+    weights.append(spec.weights)
+    report.loaded.append(f)
+
+
 def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog: Path | None = None,
            overrides: dict[str, Path | None] | None = None, overwrite: bool = False,
-           report_path: Path | None = None, progress: bool = True) -> IngestReport:
+           report_path: Path | None = None, progress: bool = True,
+           file_timeout_s: float = DEFAULT_TIMEOUT_S) -> IngestReport:
+    """Read every spectrum (each in a worker process, stopped after ``file_timeout_s``), write the good ones
+    as a dataset and always write the report, whatever the files hold."""
     grid = grid or EnergyGrid()
     out = Path(out)
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
+    remove_stale(out)  # what an ingest killed while writing left, even if this run writes nothing
     report = IngestReport()
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
     spectra_files, report.skipped = sort_candidates(files, given)
     rows, counts, backgrounds, weights = [], [], [], []
     ids: set[str] = set()
-    for f in tqdm(spectra_files, desc="reading spectra", unit="file", disable=not progress):
-        try:
-            spec = read_spectrum(f, grid=grid, **(overrides or {}))
-        except SpectrumError as exc:
-            report.rejected.append((f, exc.reason))
-            continue
-        file_id = f.name.split(".")[0]
-        while file_id in ids:  # same file name in two folders
-            file_id += "_" + str(len(rows))
-        ids.add(file_id)
-        rows.append(_row(spec, file_id))
-        counts.append(spec.counts)
-        backgrounds.append(spec.background)
-        weights.append(spec.weights)
-        report.loaded.append(f)
+    with TimedWorker(file_timeout_s) as worker:
+        for f in tqdm(spectra_files, desc="reading spectra", unit="file", disable=not progress):
+            try:
+                spec = worker.call(read_spectrum, f, grid=grid, **(overrides or {}))
+            except SpectrumError as exc:
+                report.rejected.append((f, exc.reason))
+                continue
+            except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
+                report.rejected.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
+                continue
+            except Exception as exc:  # a bug outside the reader's own wrapping: still only this file
+                report.rejected.append((f, f"{type(exc).__name__}: {exc}"))
+                continue
+            _add(spec, f, rows, counts, backgrounds, weights, ids, report)
     report_path = report_path or default_report_path(out)
+    try:
+        if rows:
+            _write(out, rows, counts, backgrounds, weights, grid, catalog, paths, report, overwrite)
+    finally:
+        write_bytes_atomic(report_path, report.to_csv().encode())
+    return report
+
+
+def _write(out: Path, rows: list, counts: list, backgrounds: list, weights: list, grid: EnergyGrid,
+           catalog: Path | None, paths: list[Path], report: IngestReport, overwrite: bool) -> None:
     if rows:
         table = pd.DataFrame(rows)
         table["split"] = splits_of(table["name"])
@@ -176,6 +203,4 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
         w = np.stack(weights).astype(np.float32)
         write_dataset(out, table, np.stack(counts).astype(np.float32), np.stack(backgrounds).astype(np.float32),
                       grid.edges, info, weights=None if np.all(w == 1) else w, overwrite=overwrite)
-    write_bytes_atomic(report_path, report.to_csv().encode())
-    return report
 

@@ -5,56 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError
-from core.io.fitsfile import header_value, is_none_name
-from core.io.pha import PhaHDU
-from core.io.response import Arf, Rmf, check_pair, read_arf, read_rmf
+from core.io.fitsfile import header_value
+from core.io.keywords import as_float_or_nan
+from core.io.pha import PhaHDU, check_instrument
+from core.io.response import Arf, Rmf, check_pair
+from core.spectra.energy import EnergyGrid
 from core.spectra.hardness import band_areas
 from core.spectra.spectrum import Spectrum
-
-
-STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}
-
-
-def resolve_file(pha_path: Path, header, keyword: str, override: Path | None, required: bool,
-                 warnings: list[str] | None = None) -> Path | None:
-    """RESPFILE/ANCRFILE/BACKFILE resolved next to the PHA, unless the caller gives the file.
-
-    When the header names no response, a file with the PHA's stem and the usual suffix (``source.pi`` ->
-    ``source.rmf``) is used, and a warning says so.
-    """
-    if override is not None:
-        override = Path(override)
-        if not override.is_file():
-            raise SpectrumError(pha_path, f"the {keyword} given, {override}, does not exist")
-        return override
-    name = header_value(header, keyword)
-    if is_none_name(name):
-        for suffix in STEM_SUFFIXES.get(keyword, ()):
-            guess = pha_path.with_name(pha_path.name.split(".")[0] + suffix)
-            if guess.is_file():
-                if warnings is not None:
-                    warnings.append(f"no {keyword} in the header; used {guess.name} (same name as the spectrum)")
-                return guess
-        if required:
-            raise SpectrumError(pha_path, f"no {keyword} keyword, so no response for this spectrum; "
-                                          f"pass the file explicitly (--{_flag(keyword)})")
-        return None
-    candidate = pha_path.parent / str(name)
-    if not candidate.is_file():
-        for alt in (candidate.with_name(candidate.name + ".gz"), candidate.with_suffix("")):
-            if alt.is_file():
-                return alt
-        if required:
-            raise SpectrumError(pha_path, f"{keyword} = {name} is not next to the file ({candidate}); "
-                                          f"pass it explicitly (--{_flag(keyword)})")
-        return None
-    return candidate
-
-
-def _flag(keyword: str) -> str:
-    return {"RESPFILE": "rmf", "ANCRFILE": "arf", "BACKFILE": "background"}.get(keyword, keyword.lower())
 
 
 def channel_bins(rmf: Rmf, grid: EnergyGrid) -> np.ndarray:
@@ -70,15 +28,35 @@ def rebin(channel_values: np.ndarray, bins: np.ndarray, n_bins: int) -> np.ndarr
     return np.asarray(channel_values, dtype=np.float64) @ onehot
 
 
+def check_background(path: Path, source: PhaHDU, background: PhaHDU) -> None:
+    """A background must be an ACIS spectrum on the same channels, and a background (not a net spectrum)."""
+    name = background.path.name
+    if background.hduclas2 == "NET":
+        raise SpectrumError(path, f"background {name} is a net (background-subtracted) spectrum, HDUCLAS2=NET")
+    try:
+        check_instrument(background.path, background.header)
+    except SpectrumError as exc:
+        raise SpectrumError(path, f"background {name}: {exc.reason}") from exc
+    if not np.array_equal(background.channel, source.channel):
+        raise SpectrumError(path, f"background {name} has {len(background.counts)} channels from "
+                                  f"{background.channel[0]}, the spectrum {len(source.counts)} from {source.channel[0]}")
+
+
 def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rmf: Rmf, grid: EnergyGrid,
              sources: dict[str, str], warnings: list[str]) -> Spectrum:
-    check_pair(arf, rmf)
+    check_pair(arf, rmf, path)
     if len(rmf.channel) != len(source.counts):
         raise SpectrumError(path, f"the spectrum has {len(source.counts)} channels but its RMF {rmf.path.name} "
                                   f"has {len(rmf.channel)}")
-    if background is not None and len(background.counts) != len(source.counts):
-        raise SpectrumError(path, f"background {background.path.name} has {len(background.counts)} channels, "
-                                  f"the spectrum {len(source.counts)}")
+    if not np.array_equal(rmf.channel, source.channel):
+        raise SpectrumError(path, f"the spectrum's channels start at {source.channel[0]}, its RMF "
+                                  f"{rmf.path.name}'s at {rmf.channel[0]}")
+    if background is not None and source.hduclas2 == "NET":
+        warnings.append(f"HDUCLAS2=NET: the spectrum is already background-subtracted, so its background "
+                        f"{background.path.name} is not subtracted again")
+        background = None
+    if background is not None:
+        check_background(path, source, background)
     bins = channel_bins(rmf, grid)
     counts = rebin(source.counts, bins, grid.n_bins)
     bad = rebin((source.quality != 0).astype(float), bins, grid.n_bins)
@@ -100,8 +78,8 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "object": str(header_value(h, "OBJECT", "")),
         "date_obs": str(header_value(h, "DATE-OBS", "")),
         "datamode": str(header_value(h, "DATAMODE", "")),
-        "ra": float(header_value(h, "RA_TARG", np.nan) or np.nan),
-        "dec": float(header_value(h, "DEC_TARG", np.nan) or np.nan),
+        "ra": as_float_or_nan(h.get("RA_TARG")),
+        "dec": as_float_or_nan(h.get("DEC_TARG")),
         "background_scale": float(scale),
         "rmf_file": str(rmf.path), "arf_file": str(arf.path),
         "background_file": str(background.path) if background is not None else "",
@@ -110,11 +88,3 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
     return Spectrum(path=Path(path), grid=grid, counts=counts, background=bkg, weights=weights,
                     exposure=source.exposure, file_counts=int(source.counts.sum()), meta=meta, sources=sources,
                     warnings=warnings)
-
-
-def load_responses(path: Path, header, arf: Path | None, rmf: Path | None,
-                   warnings: list[str]) -> tuple[Arf, Rmf, dict[str, str]]:
-    rmf_path = resolve_file(path, header, "RESPFILE", rmf, required=True, warnings=warnings)
-    arf_path = resolve_file(path, header, "ANCRFILE", arf, required=True, warnings=warnings)
-    how = lambda given: "given by the caller" if given is not None else "from the header, next to the file"  # noqa: E731
-    return read_arf(arf_path), read_rmf(rmf_path), {"rmf": f"{rmf_path} ({how(rmf)})", "arf": f"{arf_path} ({how(arf)})"}

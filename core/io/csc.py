@@ -1,42 +1,48 @@
-"""CSC per-source spectrum (``*_pha3.fits``): source SPECTRUM extension, background in the second one."""
+"""CSC per-source spectrum (``*_pha3.fits``): a source and a background (HDUCLAS2=BKG) SPECTRUM extension, in
+either order."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.spectra.energy import EnergyGrid
+from astropy.io import fits
+
 from core.errors import SpectrumError
-from core.io.assemble import assemble, load_responses
-from core.io.fitsfile import find_hdus, open_fits
-from core.io.ogip import read_background_file
+from core.io.assemble import assemble
+from core.io.companions import load_responses, read_background_file
+from core.io.fitsfile import find_hdus
 from core.io.pha import check_instrument, parse_spectrum_hdu
+from core.spectra.energy import EnergyGrid
 from core.spectra.spectrum import Spectrum
 
 
-def _background_hdu(hdus):
-    return next((h for h in hdus[1:] if str(h.header.get("HDUCLAS2", "")).upper() == "BKG"), None)
+def _is_background(hdu) -> bool:
+    return str(hdu.header.get("HDUCLAS2", "")).strip().upper() == "BKG"
 
 
-def identify_csc_pha3(path: Path) -> bool:
-    with open_fits(path) as hdul:
-        hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
-        return len(hdus) >= 2 and _background_hdu(hdus) is not None
+def identify_csc_pha3(hdul: fits.HDUList) -> bool:
+    hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
+    return len(hdus) >= 2 and any(_is_background(h) for h in hdus)
 
 
-def read_csc_pha3(path: Path, *, arf: Path | None = None, rmf: Path | None = None,
+def read_csc_pha3(path: Path, hdul: fits.HDUList, *, arf: Path | None = None, rmf: Path | None = None,
                   background: Path | None = None, grid: EnergyGrid = EnergyGrid()) -> Spectrum:
-    path = Path(path)
-    with open_fits(path) as hdul:
-        hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
-        bkg_hdu = _background_hdu(hdus)
-        if bkg_hdu is None:
-            raise SpectrumError(path, "not a CSC pha3 file: no background SPECTRUM extension (HDUCLAS2=BKG)")
-        check_instrument(path, hdus[0].header)
-        source = parse_spectrum_hdu(path, hdus[0])
-        bkg = None if background is not None else parse_spectrum_hdu(path, bkg_hdu)
+    hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
+    bkg_hdus = [h for h in hdus if _is_background(h)]
+    src_hdus = [h for h in hdus if not _is_background(h)]
+    if len(bkg_hdus) != 1 or len(src_hdus) != 1:
+        raise SpectrumError(path, f"a CSC pha3 file has one source and one background (HDUCLAS2=BKG) SPECTRUM "
+                                  f"extension; this one has {len(src_hdus)} and {len(bkg_hdus)}")
+    check_instrument(path, src_hdus[0].header)
+    source = parse_spectrum_hdu(path, src_hdus[0])
     if background is not None:
         bkg = read_background_file(Path(background), path)
+    else:
+        check_instrument(path, bkg_hdus[0].header)
+        bkg = parse_spectrum_hdu(path, bkg_hdus[0])
     warnings: list[str] = []
     arf_, rmf_, sources = load_responses(path, source.header, arf, rmf, warnings)
-    sources["counts"] = f"{path} [SPECTRUM 1]"
-    sources["background"] = str(background) if background is not None else f"{path} [SPECTRUM 2, HDUCLAS2=BKG]"
+    index = {id(h): i for i, h in enumerate(hdul)}
+    sources["counts"] = f"{path.name} [HDU {index[id(src_hdus[0])]}, SPECTRUM]"
+    sources["background"] = (str(background) if background is not None
+                             else f"{path.name} [HDU {index[id(bkg_hdus[0])]}, SPECTRUM HDUCLAS2=BKG]")
     return assemble(path, source, bkg, arf_, rmf_, grid, sources, warnings)

@@ -3,48 +3,41 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.spectra.energy import EnergyGrid
+from astropy.io import fits
+
 from core.errors import SpectrumError
-from core.io.assemble import assemble, load_responses, resolve_file
-from core.io.fitsfile import find_hdus, open_fits
+from core.io.assemble import assemble
+from core.io.companions import load_responses, read_background_file, resolve
+from core.io.fitsfile import find_hdus, is_none_name
 from core.io.pha import check_instrument, parse_spectrum_hdu
+from core.spectra.energy import EnergyGrid
 from core.spectra.spectrum import Spectrum
 
 
-def identify_ogip_pha(path: Path) -> bool:
+def identify_ogip_pha(hdul: fits.HDUList) -> bool:
     """One SPECTRUM extension (a CSC pha3 has two: source and background)."""
-    with open_fits(path) as hdul:
-        return len(find_hdus(hdul, "SPECTRUM", "SPECTRUM")) == 1
+    return len(find_hdus(hdul, "SPECTRUM", "SPECTRUM")) == 1
 
 
-def read_background_file(path: Path, caller: Path):
-    with open_fits(path) as hdul:
-        hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
-        if not hdus:
-            raise SpectrumError(caller, f"background file {path} has no SPECTRUM extension")
-        return parse_spectrum_hdu(path, hdus[0])
-
-
-def read_ogip_pha(path: Path, *, arf: Path | None = None, rmf: Path | None = None,
+def read_ogip_pha(path: Path, hdul: fits.HDUList, *, arf: Path | None = None, rmf: Path | None = None,
                   background: Path | None = None, grid: EnergyGrid = EnergyGrid()) -> Spectrum:
-    path = Path(path)
-    with open_fits(path) as hdul:
-        hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
-        if len(hdus) != 1:
-            raise SpectrumError(path, f"expected one SPECTRUM extension, found {len(hdus)}")
-        check_instrument(path, hdus[0].header)
-        source = parse_spectrum_hdu(path, hdus[0])
+    hdus = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
+    if len(hdus) != 1:
+        raise SpectrumError(path, f"expected one SPECTRUM extension, found {len(hdus)}")
+    check_instrument(path, hdus[0].header)
+    source = parse_spectrum_hdu(path, hdus[0])
+    if source.hduclas2 == "BKG":
+        raise SpectrumError(path, "HDUCLAS2=BKG: this is a background spectrum, not a source spectrum")
     warnings: list[str] = []
     arf_, rmf_, sources = load_responses(path, source.header, arf, rmf, warnings)
-    bkg_path = resolve_file(path, source.header, "BACKFILE", background, required=False)
+    bkg_path, said = resolve(path, source.header, "BACKFILE", background)
     bkg = None
     if bkg_path is not None:
         bkg = read_background_file(bkg_path, path)
-        sources["background"] = str(bkg_path)
+        sources["background"] = f"{bkg_path.name} ({said})"
     else:
-        named = source.header.get("BACKFILE", "none")
-        if str(named).strip().lower() not in ("", "none"):
-            warnings.append(f"BACKFILE {named} not found next to the file: no background (pass --background)")
+        if not is_none_name(source.header.get("BACKFILE")):
+            warnings.append(f"{said} is not next to the file: no background (give the background explicitly)")
         sources["background"] = "none"
-    sources["counts"] = f"{path} [{source.hdu_name}]"
+    sources["counts"] = f"{path.name} [{source.hdu_name}]"
     return assemble(path, source, bkg, arf_, rmf_, grid, sources, warnings)

@@ -19,6 +19,7 @@ from core.errors import SpectrumError, XLEError
 MAX_FILE_MB = 20  # per file; the app's server.maxUploadSize is set to the same value
 MAX_TOTAL_MB = 50
 ROLES = ("pha", "arf", "rmf", "background", "other")
+LAYOUT_NAMES = {"csc_pha3": "CSC pha3", "ogip_pha": "OGIP PHA"}
 
 
 class UploadError(XLEError):
@@ -91,6 +92,39 @@ def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
 
     one = lambda role: paths[role][0] if paths.get(role) else None  # noqa: E731
     return read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+
+
+def explain(exc: BaseException, folder: Path) -> str:
+    """A refusal in words for the page: which file, why, and which companion files to upload; never a server path
+    (``folder`` is scrubbed out) nor a command-line flag."""
+    if isinstance(exc, SpectrumError):
+        name = Path(exc.path).name
+        if exc.missing:
+            what = LAYOUT_NAMES.get(exc.layout or "", "spectrum")
+            them = "them" if len(exc.missing) > 1 else "it"
+            detail = exc.reason.split(": ", 1)[-1].rsplit("; give", 1)[0]  # what the header says, by name
+            text = f"{name}: this {what} needs its {' and '.join(exc.missing)}: upload {them} too ({detail})"
+        else:
+            text = f"{name} cannot be used: {exc.reason}"
+    elif isinstance(exc, XLEError):
+        text = str(exc)
+    else:  # a bug: say which kind, not the message (it may hold server paths)
+        text = f"the upload could not be read (internal error {type(exc).__name__})"
+    for prefix in (str(folder.resolve()), str(folder)):
+        text = text.replace(prefix + "/", "").replace(prefix, "")
+    return text
+
+
+def load_upload(files: dict[str, list[tuple[str, bytes]]], grid: EnergyGrid):
+    """Uploaded bytes -> Spectrum, read in a private temporary folder that is gone afterwards; every refusal is
+    an ``UploadError`` whose message the page can show as it is (see ``explain``)."""
+    with tempfile.TemporaryDirectory(prefix="xle-upload-") as tmp:
+        try:
+            return read_upload(save_uploads(files, Path(tmp)), grid)
+        except UploadError:
+            raise
+        except Exception as exc:
+            raise UploadError(explain(exc, Path(tmp))) from exc
 
 
 def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:

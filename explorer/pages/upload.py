@@ -1,7 +1,6 @@
 """Your own spectrum: upload a PHA file (and its responses), see where it lands on the map and its neighbours."""
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,9 +40,7 @@ for role, f in (("arf", arf), ("rmf", rmf), ("background", bkg)):
 key = common.run_key(run)
 try:
     grid = upload.grid_of(run.dataset.energy_edges, run.dataset.info)
-    with tempfile.TemporaryDirectory(prefix="xle-upload-") as tmp:
-        paths = upload.save_uploads(files, Path(tmp))
-        spec = upload.read_upload(paths, grid)
+    spec = upload.load_upload(files, grid)  # every refusal says why, without server paths
     with st.spinner("Encoding…"):
         res = upload.place_spectrum(spec, common.get_model(*key), run.run_dir, common.get_index(*key))
 except SpectrumError as exc:
@@ -53,7 +50,7 @@ except XLEError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
 except Exception as exc:  # a broken upload must never take the page down
-    st.error(f"{pha.name} could not be read: {type(exc).__name__}: {exc}", icon=":material/error:")
+    st.error(f"{pha.name} could not be used (internal error {type(exc).__name__})", icon=":material/error:")
     st.stop()
 
 for w in spec.warnings:

@@ -1,0 +1,113 @@
+"""Calls run in a worker process with a time limit and a memory ceiling, so that one file cannot stall or
+exhaust a batch: past the limit the worker is killed (and replaced for the next call) and the caller gets
+``CallTimeout``; a worker that dies gets ``WorkerDied``. Linux and macOS (fork server, resource limits)."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import pickle
+from typing import Any, Callable
+
+from core.errors import XLEError
+
+DEFAULT_TIMEOUT_S = 30.0
+MEMORY_HEADROOM_GB = 2.0  # address space a call may add to the worker's own
+
+
+class CallTimeout(XLEError):
+    pass
+
+
+class WorkerDied(XLEError):
+    pass
+
+
+def _limit_memory(headroom_gb: float) -> None:
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            pages = int(fh.read().split()[0])
+        ceiling = pages * resource.getpagesize() + int(headroom_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (ceiling, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    except (ImportError, OSError, ValueError):  # no /proc or no resource module: time limit only
+        pass
+
+
+def _serve(conn, headroom_gb: float) -> None:
+    _limit_memory(headroom_gb)
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:  # the caller is gone (killed): so is this worker
+            return
+        if job is None:
+            return
+        fn, args, kwargs = job
+        try:
+            reply = ("ok", fn(*args, **kwargs))
+        except Exception as exc:  # sent back as it is (SpectrumError keeps its fields when pickled)
+            reply = ("raise", exc if _picklable(exc) else XLEError(f"{type(exc).__name__}: {exc}"))
+        conn.send(reply)
+
+
+def _picklable(obj: object) -> bool:
+    try:
+        pickle.dumps(obj)
+    except Exception:
+        return False
+    return True
+
+
+class TimedWorker:
+    """``with TimedWorker(30) as w: w.call(fn, *args)``: one worker process, replaced after a timeout."""
+
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, headroom_gb: float = MEMORY_HEADROOM_GB) -> None:
+        self.timeout_s, self.headroom_gb = timeout_s, headroom_gb
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        self._ctx = mp.get_context(method)
+        self._proc = self._conn = None
+
+    def _start(self) -> None:
+        self._conn, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_serve, args=(child, self.headroom_gb), daemon=True)
+        self._proc.start()
+        child.close()
+
+    def _stop(self, kill: bool) -> None:
+        if self._proc is None:
+            return
+        if not kill:
+            try:
+                self._conn.send(None)
+                self._proc.join(5)
+            except (OSError, EOFError, BrokenPipeError):
+                pass
+        if self._proc.is_alive():
+            self._proc.kill()
+        self._proc.join()
+        self._conn.close()
+        self._proc = self._conn = None
+
+    def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        if self._proc is None or not self._proc.is_alive():
+            self._stop(kill=True)
+            self._start()
+        try:
+            self._conn.send((fn, args, kwargs))
+            if not self._conn.poll(self.timeout_s):
+                self._stop(kill=True)
+                raise CallTimeout(f"took longer than {self.timeout_s:g} s and was stopped")
+            kind, value = self._conn.recv()
+        except (EOFError, OSError, BrokenPipeError) as exc:
+            code = self._proc.exitcode if self._proc is not None else None
+            self._stop(kill=True)
+            raise WorkerDied(f"the reading process died (exit code {code}: out of memory?)") from exc
+        if kind == "raise":
+            raise value
+        return value
+
+    def __enter__(self) -> "TimedWorker":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop(kill=exc[0] is not None)
