@@ -45,7 +45,11 @@ def run_chunks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, sc
         if scheduler is not None:
             client = Client(scheduler)
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            import dask
+
+            with dask.config.set({"distributed.worker.daemon": False}):  # tasks may start their own processes
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                       dashboard_address=None)
             client = Client(cluster)
     try:
         futures = client.map(fn, list(tasks), pure=False)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from core.commands.options import add_parallel_args
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run folder made by `python -m core train`")
@@ -10,12 +12,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconstructions", action="store_true", help="also write reconstructions.npy (N x bins)")
     parser.add_argument("--seed", type=int, default=0, help="UMAP random seed (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device for encoding (default cpu)")
+    add_parallel_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from core.run.encode import encode_run
 
     encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device,
-               progress=True)
+               progress=True, workers=args.workers, scheduler=args.scheduler)
     print(f"wrote latents, maps and reconstruction errors into {args.run}")
     return 0

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from core.spectra.energy import EnergyGrid
+from core.commands.options import add_parallel_args
 from core.data.ingest import default_report_path, ingest
 from core.data.timed import DEFAULT_TIMEOUT_S
 
@@ -26,13 +27,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--e-min", type=float, default=0.5, help="grid low edge, keV (default 0.5)")
     parser.add_argument("--e-max", type=float, default=7.0, help="grid high edge, keV (default 7.0)")
     parser.add_argument("--channels-per-bin", type=int, default=4, help="ACIS channels per grid bin (default 4)")
+    add_parallel_args(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     grid = EnergyGrid(args.e_min, args.e_max, args.channels_per_bin)
     overrides = {"arf": args.arf, "rmf": args.rmf, "background": args.background}
     report = ingest(args.paths, args.out, grid=grid, catalog=args.catalog, overrides=overrides,
-                    overwrite=args.overwrite, report_path=args.report, file_timeout_s=args.file_timeout)
+                    overwrite=args.overwrite, report_path=args.report, file_timeout_s=args.file_timeout,
+                    workers=args.workers, scheduler=args.scheduler)
     for path, reason in report.skipped:
         print(f"skipped   {path}: {reason}")
     for path, reason in report.rejected:

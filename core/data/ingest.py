@@ -1,4 +1,9 @@
-"""Real spectra (files or folders) -> a dataset folder. A bad file is reported with its reason, never fatal."""
+"""Real spectra (files or folders) -> a dataset folder. A bad file is reported with its reason, never fatal.
+
+The files are read in chunks (``CHUNK_FILES``), serially or on a Dask cluster (``workers``/``scheduler``, see
+``core.parallel``): every file is read by the same code either way and the results are put back in file order,
+so the dataset's bytes are the same whatever the number of workers.
+"""
 from __future__ import annotations
 
 import csv
@@ -8,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 import core
 from core.atomic import remove_stale, write_bytes_atomic
@@ -19,9 +23,11 @@ from core.io import read_spectrum
 from core.io.fitsfile import find_hdus, is_none_name, open_fits
 from core.data.partition import splits_of
 from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, TimedWorker
+from core.parallel import run_chunks
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
 BACKGROUND_NAME_HINTS = ("_bg.", "_bkg.", "back.", "background.")
+CHUNK_FILES = 256  # files per task
 
 
 @dataclass
@@ -87,9 +93,20 @@ def _peek(path: Path) -> tuple[str, str | None]:
         return "spectrum", None
 
 
-def sort_candidates(files: list[Path], given: set[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+def peek_chunk(files: list[Path]) -> list[tuple[str, str | None]]:
+    return [_peek(f) for f in files]
+
+
+def chunked(items: list, size: int = CHUNK_FILES) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def sort_candidates(files: list[Path], given: set[Path], workers: int = 1, scheduler: str | None = None,
+                    progress: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Split files into source spectra and skipped ones (responses, backgrounds) with the reason."""
-    kinds = {f: _peek(f) for f in files}
+    peeked = run_chunks(peek_chunk, chunked(files), workers=workers, scheduler=scheduler, desc="sorting files",
+                        progress=progress)
+    kinds = dict(zip(files, (k for part in peeked for k in part)))
     referenced = {(f.parent / b).resolve() for f, (_, b) in kinds.items() if b and len(b) < 200 and "\0" not in b}
     spectra, skipped = [], []
     for f, (kind, _) in kinds.items():
@@ -148,12 +165,31 @@ def _add(spec, f: Path, rows: list, counts: list, backgrounds: list, weights: li
     report.loaded.append(f)
 
 
+def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[Path, object]]:
+    """Read a chunk of files, each in a worker process stopped after the timeout: (file, Spectrum or the reason
+    it was refused) per file, in order. Never raises for a bad file."""
+    files, grid, overrides, timeout_s = task
+    out: list[tuple[Path, object]] = []
+    with TimedWorker(timeout_s) as worker:
+        for f in files:
+            try:
+                out.append((f, worker.call(read_spectrum, f, grid=grid, **overrides)))
+            except SpectrumError as exc:
+                out.append((f, exc.reason))
+            except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
+                out.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
+            except Exception as exc:  # a bug outside the reader's own wrapping: still only this file
+                out.append((f, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
 def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog: Path | None = None,
            overrides: dict[str, Path | None] | None = None, overwrite: bool = False,
            report_path: Path | None = None, progress: bool = True,
-           file_timeout_s: float = DEFAULT_TIMEOUT_S) -> IngestReport:
-    """Read every spectrum (each in a worker process, stopped after ``file_timeout_s``), write the good ones
-    as a dataset and always write the report, whatever the files hold."""
+           file_timeout_s: float = DEFAULT_TIMEOUT_S, workers: int = 1, scheduler: str | None = None) -> IngestReport:
+    """Read every spectrum (each in a worker process, stopped after ``file_timeout_s``; in chunks on ``workers``
+    Dask workers or the cluster at ``scheduler``), write the good ones as a dataset and always write the
+    report, whatever the files hold."""
     grid = grid or EnergyGrid()
     out = Path(out)
     if out.exists() and not overwrite:
@@ -162,23 +198,17 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     report = IngestReport()
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
-    spectra_files, report.skipped = sort_candidates(files, given)
+    spectra_files, report.skipped = sort_candidates(files, given, workers, scheduler, progress)
     rows, counts, backgrounds, weights = [], [], [], []
     ids: set[str] = set()
-    with TimedWorker(file_timeout_s) as worker:
-        for f in tqdm(spectra_files, desc="reading spectra", unit="file", disable=not progress):
-            try:
-                spec = worker.call(read_spectrum, f, grid=grid, **(overrides or {}))
-            except SpectrumError as exc:
-                report.rejected.append((f, exc.reason))
-                continue
-            except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
-                report.rejected.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
-                continue
-            except Exception as exc:  # a bug outside the reader's own wrapping: still only this file
-                report.rejected.append((f, f"{type(exc).__name__}: {exc}"))
-                continue
-            _add(spec, f, rows, counts, backgrounds, weights, ids, report)
+    tasks = [(part, grid, dict(overrides or {}), file_timeout_s) for part in chunked(spectra_files)]
+    for part in run_chunks(read_chunk, tasks, workers=workers, scheduler=scheduler, desc="reading spectra",
+                           progress=progress):
+        for f, result in part:
+            if isinstance(result, str):
+                report.rejected.append((f, result))
+            else:
+                _add(result, f, rows, counts, backgrounds, weights, ids, report)
     report_path = report_path or default_report_path(out)
     try:
         if rows:

@@ -6,17 +6,18 @@ reconstructions.npy on demand.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError
 from core.evaluation.measures import deviance_per_bin, predicted_counts
 from core.maps.projector import MapProjector
 from core.maps.quality import map_trustworthiness
+from core.parallel import run_chunks
 from core.model.autoencoder import SpectrumAutoencoder
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
 
@@ -57,12 +58,31 @@ def reconstruction_errors(shapes: np.ndarray, ds: Dataset, rows: slice = slice(N
     return deviance_per_bin(counts, mu, w).astype(np.float32)
 
 
+@lru_cache(maxsize=2)
+def _worker_inputs(run_dir: str, data_dir: str, device: str) -> tuple[SpectrumAutoencoder, Dataset]:
+    """The model and the (memory-mapped) dataset, loaded once per process."""
+    return RunFolder(run_dir).load_model(device), load_dataset(Path(data_dir))
+
+
+def encode_chunk(task: tuple[str, str, str, int, int, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(latents, reconstruction errors, decoded shapes or None) of the dataset rows [start, stop)."""
+    run_dir, data_dir, device, start, stop, want_shapes = task
+    model, ds = _worker_inputs(run_dir, data_dir, device)
+    rows = slice(start, stop)
+    w = None if ds.weights is None else ds.weights[rows]
+    latents = encode_spectra(model, ds.spectra[rows], ds.background[rows], w)
+    decoded = decode_latents(model, latents)
+    return latents, reconstruction_errors(decoded, ds, rows), decoded if want_shapes else None
+
+
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,
-               device: str = "cpu", progress: bool = False, chunk: int = 65536) -> None:
+               device: str = "cpu", progress: bool = False, chunk: int = 65536, workers: int = 1,
+               scheduler: str | None = None) -> None:
     """Encode a whole dataset (default: the run's own dataset) and write the run's encode files.
 
-    Memory stays bounded by ``chunk`` spectra at a time (besides the (N, latent_dim) latents and, with
-    ``reconstructions``, the (N, B) float32 decoded shapes that are written)."""
+    The spectra are encoded in chunks of ``chunk`` rows, serially or on Dask workers (``core.parallel``): the
+    latents are the same either way (each spectrum is encoded on its own). Memory stays bounded by a chunk at a
+    time, besides the (N, latent_dim) latents and, with ``reconstructions``, the (N, B) float32 decoded shapes."""
     run = RunFolder(run_dir)
     model = run.load_model(device)
     ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
@@ -70,17 +90,13 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
         raise ConfigError(f"{ds.path} has {ds.n_bins} bins per spectrum; the model of {run.path} expects "
                           f"{model.config.n_bins}")
     n = len(ds.catalog)
-    latents = np.empty((n, model.config.latent_dim), dtype=np.float32)
-    errors = np.empty(n, dtype=np.float32)
-    shapes = np.empty((n, ds.n_bins), dtype=np.float32) if reconstructions else None
-    for start in tqdm(range(0, n, chunk), desc="encoding", unit="chunk", disable=not progress):
-        rows = slice(start, min(start + chunk, n))
-        w = None if ds.weights is None else ds.weights[rows]
-        latents[rows] = encode_spectra(model, ds.spectra[rows], ds.background[rows], w)
-        decoded = decode_latents(model, latents[rows])
-        errors[rows] = reconstruction_errors(decoded, ds, rows)
-        if shapes is not None:
-            shapes[rows] = decoded
+    tasks = [(str(run.path.resolve()), str(ds.path.resolve()), device, i, min(i + chunk, n), reconstructions)
+             for i in range(0, n, chunk)]
+    parts = run_chunks(encode_chunk, tasks, workers=workers, scheduler=scheduler, desc="encoding",
+                       progress=progress)
+    latents = np.concatenate([p[0] for p in parts])
+    errors = np.concatenate([p[1] for p in parts])
+    shapes = np.concatenate([p[2] for p in parts]) if reconstructions else None
     projector = MapProjector(seed=seed, progress=progress).fit(latents)
     quality = {name: map_trustworthiness(latents, xy) for name, xy in projector.maps_.items()}
     run.write_array(LATENTS, latents)

@@ -1,0 +1,99 @@
+"""Ingest and encode on a real dask.distributed LocalCluster with 2 workers: identical to serial, even when a
+worker is killed midway."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data.dataset import load_dataset
+from core.data.ingest import ingest
+from core.errors import ConfigError
+from core.parallel import run_chunks
+from core.simulate.as_pha import write_as_pha
+from core.simulate.demo import build_demo
+
+distributed = pytest.importorskip("dask.distributed")
+
+
+def _die_once(task: tuple[str, int]) -> int:
+    """Kills its worker the first time it sees task 1 (a marker file remembers), then succeeds."""
+    marker, i = task
+    if i == 1 and not Path(marker).exists():
+        Path(marker).write_text("killed")
+        os._exit(1)
+    return i * i
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    import dask
+
+    with dask.config.set({"distributed.worker.daemon": False, "distributed.scheduler.allowed-failures": 3}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as lc, distributed.Client(lc) as client:
+            yield client
+
+
+def test_run_chunks_survives_a_killed_worker(cluster, tmp_path):
+    tasks = [(str(tmp_path / "marker"), i) for i in range(6)]
+    assert run_chunks(_die_once, tasks, client=cluster, progress=False) == [i * i for i in range(6)]
+    assert (tmp_path / "marker").exists()  # a worker really died
+    with pytest.raises(ConfigError, match="at least 1"):
+        run_chunks(_die_once, tasks, workers=0)
+
+
+def test_run_chunks_starts_and_stops_its_own_local_cluster():
+    assert run_chunks(abs, [-3, 2, -1], workers=2, progress=False) == [3, 2, 1]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    ds = load_dataset(build_demo(root / "demo", seed=5, n=30, progress=False))
+    write_as_pha(ds, root / "pha", progress=False)
+    (root / "pha" / "zz_broken_pha3.fits").write_bytes(b"SIMPLE  =  not really a FITS file")
+    return root
+
+
+def test_ingest_on_the_cluster_equals_serial(corpus, cluster, tmp_path, monkeypatch):
+    import core.data.ingest as ingest_mod
+
+    monkeypatch.setattr(ingest_mod, "CHUNK_FILES", 8)  # several tasks per worker
+    serial = ingest([corpus / "pha"], tmp_path / "serial", progress=False)
+    monkeypatch.setattr(ingest_mod, "run_chunks", lambda fn, tasks, **kw: run_chunks(fn, tasks, client=cluster,
+                                                                                      progress=False))
+    parallel = ingest([corpus / "pha"], tmp_path / "parallel", progress=False, workers=2)
+    assert parallel.exit_status == serial.exit_status == 2  # the broken file is reported, never fatal
+    assert [str(p) for p, _ in parallel.rejected] == [str(corpus / "pha" / "zz_broken_pha3.fits")]
+    for name in ("spectra.npy", "background.npy", "catalog.parquet", "energy_edges.npy"):
+        assert (tmp_path / "serial" / name).read_bytes() == (tmp_path / "parallel" / name).read_bytes(), name
+
+
+def test_encode_on_the_cluster_equals_serial(cluster, tmp_path, monkeypatch):
+    import core.run.encode as encode_mod
+    from core.model import ModelConfig
+    from core.run.train import TrainConfig, train
+    from tiny_data import make_tiny_dataset
+
+    data = make_tiny_dataset(tmp_path / "tiny", n=90)
+    run = train(data, tmp_path / "run", ModelConfig(n_bins=32, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32),
+                TrainConfig(max_epochs=1), progress=False)
+    encode_mod.encode_run(run, chunk=20)
+    serial = {n: np.load(run / n) for n in ("latents.npy", "recon_error.npy", "map_umap.npy")}
+    marker = tmp_path / "killed"
+
+    def kill_one_worker_then_encode(task):  # the first task of the cluster run kills its worker once
+        if not marker.exists():
+            marker.write_text("x")
+            os._exit(1)
+        return encode_mod.encode_chunk(task)
+
+    monkeypatch.setattr(encode_mod, "run_chunks", lambda fn, tasks, **kw: run_chunks(
+        kill_one_worker_then_encode, tasks, client=cluster, progress=False))
+    encode_mod.encode_run(run, chunk=20, workers=2)
+    assert marker.exists()
+    for name, arr in serial.items():
+        np.testing.assert_array_equal(np.load(run / name), arr, err_msg=name)
