@@ -20,6 +20,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from core.data.classes import CLASSES, COMPACT
 from core.errors import ConfigError
@@ -82,7 +83,8 @@ def _scores(y: np.ndarray, pred: np.ndarray, classes: np.ndarray) -> dict[str, A
 
 def _kmeans(X: np.ndarray, k: int, seed: int, n_init: int) -> np.ndarray:
     X = StandardScaler().fit_transform(clean_features(X))
-    return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(X)
+    with threadpool_limits(1):  # OpenMP/BLAS threads on a shared 2-core machine made k-means 10x slower
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit_predict(X)
 
 
 def kmeans_majority(X: np.ndarray, y: np.ndarray, n_clusters: int | None = None, seed: int = 0,
@@ -157,8 +159,9 @@ def supervised_cv(X: np.ndarray, y: np.ndarray, classifier: str = "random_forest
     cm = np.zeros((len(classes), len(classes)), dtype=np.int64)
     fold_scores = []
     for train_idx, test_idx in folds:
-        model = make_classifier(classifier, seed, n_estimators).fit(X[train_idx], y[train_idx])
-        pred = model.predict(X[test_idx])
+        with threadpool_limits(1):
+            model = make_classifier(classifier, seed, n_estimators).fit(X[train_idx], y[train_idx])
+            pred = model.predict(X[test_idx])
         cm += confusion_matrix(y[test_idx], pred, labels=classes)
         fold_scores.append(balanced_accuracy_score(y[test_idx], pred))
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.metrics import r2_score
+from threadpoolctl import threadpool_limits
 
 from core.errors import ConfigError
 from core.evaluation.classification import (
@@ -144,7 +145,8 @@ def cv_r2(X: np.ndarray, y: np.ndarray, folds, n_repeats: int, seed: int = 0, n_
         pred = np.empty(len(y))
         for train_idx, test_idx in folds[r * per:(r + 1) * per]:
             model = RandomForestRegressor(n_estimators=n_trees, min_samples_leaf=3, random_state=seed, n_jobs=1)
-            pred[test_idx] = model.fit(X[train_idx], y[train_idx]).predict(X[test_idx])
+            with threadpool_limits(1):
+                pred[test_idx] = model.fit(X[train_idx], y[train_idx]).predict(X[test_idx])
         scores.append(float(r2_score(y, pred)))
     return scores
 

@@ -133,7 +133,8 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     if ds.n_bins != model.config.n_bins:
         raise ConfigError(f"{ds.path} has {ds.n_bins} bins per spectrum; the model of {run.path} expects "
                           f"{model.config.n_bins}")
-    own = cfg.get("dataset_sha256") == ds.fingerprint
+    trained_on = cfg.get("dataset_sha256")  # older runs lack it: compare the dataset's path instead
+    own = trained_on == ds.fingerprint if trained_on else Path(str(cfg.get("dataset"))).resolve() == ds.path.resolve()
     test, train, val = ds.split_index("test"), ds.split_index("train"), ds.split_index("val")
     everything = np.arange(len(ds.catalog))
     if own and len(test) == 0:
