@@ -7,7 +7,8 @@
   latent - hardness, latent - PCA-8 (and latent - oracle) and their corrected 95% intervals.
 - ``instrument_measures``: instrument leakage, the balanced accuracy of predicting which response a spectrum went
   through (the ``response`` column) from each feature set; chance is 1 / number of responses.
-- ``regression_measures``: cross-validated R² of log N_H, Gamma, kT, one value per repeat (mean and spread).
+- ``regression_measures``: cross-validated R² of log N_H, Gamma, kT and log kT, one value per repeat (mean and
+  spread).
 """
 from __future__ import annotations
 
@@ -133,6 +134,9 @@ def regression_targets(catalog: pd.DataFrame) -> dict[str, np.ndarray]:
     for col, name in (("true_gamma", "gamma"), ("true_kt", "kt")):
         if col in catalog.columns:
             out[name] = catalog[col].to_numpy(dtype=np.float64)
+    if "kt" in out:  # kT spans 0.1-60 keV: R² in kT is set by the few hottest plasmas, in log kT by all
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["log_kt"] = np.where(out["kt"] > 0, np.log10(out["kt"]), np.nan)
     return out
 
 

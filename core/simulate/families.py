@@ -9,28 +9,31 @@ core.evaluation.features) shows how much the family still tells.
 
 Families (every one absorbed by tbabs; "primary" is the parameter inverted from the catalog hardness ratios, the
 secondary ones are drawn from the listed values):
-- ``powerlaw``: Gamma. ``powerlaw_fe``: + Fe K-alpha 6.4 keV, EW 0.05/0.1/0.2 keV. ``powerlaw_softexcess``:
-  + a kT = 0.12 keV blackbody soft excess holding 20% / 40% of the 0.5-7 keV photons.
-- ``powerlaw_bbody``: + blackbody (kT 0.2, 1.0 or 2.0 keV) with 30% / 60% of the photons.
+- ``powerlaw``: Gamma. ``powerlaw_fe``: + Fe K-alpha 6.4 keV, EW 0.05/0.1/0.2 keV.
+- ``powerlaw_bbody``: + blackbody: an AGN soft excess (kT 0.12 keV, 20% / 40% of the 0.5-7 keV photons), a
+  neutron-star surface (kT 0.2 keV) or a boundary layer (kT 1 or 2 keV), with 30% / 60% of the photons. One
+  family, as a spectral fit would call it (tbabs*(po+bb)), whatever the origin of the blackbody.
 - ``powerlaw_diskbb``: + multicolour disk (kT_in 0.5/1.0/1.5 keV) with 30% / 60% of the photons.
 - ``bbody``: a blackbody alone, kT primary.
 - ``plasma1t``: one-temperature collisional plasma (core.simulate.models.thermal), kT primary.
 - ``plasma2t``: two temperatures, the hotter kT primary, the cooler kT / 3 or kT / 8 with 30% / 60% of the photons.
 
 Mixtures (weights) and reasons:
-- AGN: powerlaw .40, powerlaw_fe .35, powerlaw_softexcess .25. Absorbed power laws with Gamma ~1.8-1.9 describe
+- AGN: powerlaw .40, powerlaw_fe .35, powerlaw_bbody (soft excess) .25. Absorbed power laws with Gamma ~1.8-1.9 describe
   AGN in the Chandra band; a narrow Fe K-alpha line is common in Seyferts (Nandra et al. 2007, MNRAS 382, 194)
   and a soft excess appears in a large fraction of type 1 objects (Piconcelli et al. 2005, A&A 432, 15;
   Scott et al. 2012, MNRAS 422, 2633).
-- CV: plasma2t .50, plasma1t .25, powerlaw .25. The X-rays of CVs come from a multi-temperature cooling plasma
-  (Baskill, Wheatley & Osborne 2005, MNRAS 357, 626; Mukai 2017, PASP 129, 062001); magnetic CVs are hard and
-  often fitted with power laws at Chandra's counts.
-- HMXB: powerlaw .45, powerlaw_fe .35, powerlaw_bbody .20 (kT 0.2). Hard power laws with Fe lines (Walter et
-  al. 2015, A&ARv 23, 2; Torrejon et al. 2010, ApJ 715, 947), and a soft excess in many pulsars (Hickox,
-  Narayan & Kallman 2004, ApJ 614, 881).
-- LMXB: powerlaw .35, powerlaw_diskbb .35, powerlaw_bbody .30 (kT 1 or 2). Disk and boundary-layer thermal
-  components beside a Comptonised tail (Lin, Remillard & Homan 2007, ApJ 667, 1073; Done, Gierlinski & Kubota
-  2007, A&ARv 15, 1).
+- CV: plasma2t .45, plasma1t .25, powerlaw_fe .30. The X-rays of CVs come from a multi-temperature cooling plasma
+  (Baskill, Wheatley & Osborne 2005, MNRAS 357, 626; Mukai 2017, PASP 129, 062001); magnetic CVs are hard, often
+  fitted with power laws at Chandra's counts, with 6.4 keV fluorescence (Ezuka & Ishida 1999, ApJS 120, 277).
+- HMXB: powerlaw .40, powerlaw_fe .30, powerlaw_bbody .15 (kT 0.2), powerlaw_diskbb .15. Hard power laws with
+  Fe lines (Walter et al. 2015, A&ARv 23, 2; Torrejon et al. 2010, ApJ 715, 947), a soft excess in many pulsars
+  (Hickox, Narayan & Kallman 2004, ApJ 614, 881), disks in black-hole HMXBs in soft states (Cyg X-1, LMC X-3;
+  Done, Gierlinski & Kubota 2007, A&ARv 15, 1).
+- LMXB: powerlaw .35, powerlaw_diskbb .30, powerlaw_bbody .20 (kT 1 or 2) and .15 (kT 0.2). Disk and
+  boundary-layer thermal components beside a Comptonised tail (Lin, Remillard & Homan 2007, ApJ 667, 1073; Done
+  et al. 2007); quiescent neutron-star LMXBs show a soft thermal atmosphere plus a power law (Rutledge et al.
+  2001, ApJ 551, 921; Heinke et al. 2003, ApJ 598, 501).
 - NS: bbody .35, powerlaw .35, powerlaw_bbody .30 (kT 0.2). Thermal surface emission, magnetospheric power
   laws, or both (Becker 2009, ASSL 357, 91; Kaspi 2010, PNAS 107, 7147).
 - HM-STAR: plasma1t .40, plasma2t .60 (Naze 2009, A&A 506, 1055; Gudel & Naze 2009, A&ARv 17, 309).
@@ -63,7 +66,7 @@ class Variant:
     """A family with its secondary parameters fixed: one inversion grid each."""
     family: str
     fe_ew: float = 0.0  # keV
-    second: str = ""  # "softexcess", "bbody", "diskbb", "plasma"
+    second: str = ""  # "bbody", "diskbb", "plasma"
     second_kt: float = np.nan  # keV (absolute), or for "plasma" the hot/cool temperature ratio
     fraction: float = 0.0  # of the 0.5-7 keV photons in the second component
 
@@ -82,9 +85,9 @@ def _variants(family: str, **choices) -> list[Variant]:
 FAMILY_VARIANTS: dict[str, dict[str, list[Variant]]] = {
     "powerlaw": {"": _variants("powerlaw")},
     "powerlaw_fe": {"": _variants("powerlaw_fe", fe_ew=(0.05, 0.1, 0.2))},
-    "powerlaw_softexcess": {"": _variants("powerlaw_softexcess", second=("softexcess",), second_kt=(SOFT_EXCESS_KT,),
-                                          fraction=(0.2, 0.4))},
-    "powerlaw_bbody": {"soft": _variants("powerlaw_bbody", second=("bbody",), second_kt=(0.2,), fraction=(0.3, 0.6)),
+    "powerlaw_bbody": {"agn": _variants("powerlaw_bbody", second=("bbody",), second_kt=(SOFT_EXCESS_KT,),
+                                        fraction=(0.2, 0.4)),
+                       "soft": _variants("powerlaw_bbody", second=("bbody",), second_kt=(0.2,), fraction=(0.3, 0.6)),
                        "hot": _variants("powerlaw_bbody", second=("bbody",), second_kt=(1.0, 2.0), fraction=(0.3, 0.6))},
     "powerlaw_diskbb": {"": _variants("powerlaw_diskbb", second=("diskbb",), second_kt=(0.5, 1.0, 1.5),
                                       fraction=(0.3, 0.6))},
@@ -94,10 +97,12 @@ FAMILY_VARIANTS: dict[str, dict[str, list[Variant]]] = {
 }
 # class -> ((family, flavour of its variants), weight)
 MIXTURES: dict[str, tuple[tuple[tuple[str, str], float], ...]] = {
-    "AGN": ((("powerlaw", ""), .40), (("powerlaw_fe", ""), .35), (("powerlaw_softexcess", ""), .25)),
-    "CV": ((("plasma2t", ""), .50), (("plasma1t", ""), .25), (("powerlaw", ""), .25)),
-    "HMXB": ((("powerlaw", ""), .45), (("powerlaw_fe", ""), .35), (("powerlaw_bbody", "soft"), .20)),
-    "LMXB": ((("powerlaw", ""), .35), (("powerlaw_diskbb", ""), .35), (("powerlaw_bbody", "hot"), .30)),
+    "AGN": ((("powerlaw", ""), .40), (("powerlaw_fe", ""), .35), (("powerlaw_bbody", "agn"), .25)),
+    "CV": ((("plasma2t", ""), .45), (("plasma1t", ""), .25), (("powerlaw_fe", ""), .30)),
+    "HMXB": ((("powerlaw", ""), .40), (("powerlaw_fe", ""), .30), (("powerlaw_bbody", "soft"), .15),
+             (("powerlaw_diskbb", ""), .15)),
+    "LMXB": ((("powerlaw", ""), .35), (("powerlaw_diskbb", ""), .30), (("powerlaw_bbody", "hot"), .20),
+             (("powerlaw_bbody", "soft"), .15)),
     "NS": ((("bbody", ""), .35), (("powerlaw", ""), .35), (("powerlaw_bbody", "soft"), .30)),
     "HM-STAR": ((("plasma1t", ""), .40), (("plasma2t", ""), .60)),
     "LM-STAR": ((("plasma1t", ""), .35), (("plasma2t", ""), .65)),
@@ -161,7 +166,7 @@ def variant_photons(v: Variant, nh22: np.ndarray, primary: np.ndarray, lo: np.nd
         if v.second == "plasma":
             extra = thermal(p / v.second_kt, lo, hi)
         else:  # a fixed temperature: one spectrum for every source
-            comp = {"softexcess": _bbody, "bbody": _bbody, "diskbb": _diskbb}[v.second]
+            comp = {"bbody": _bbody, "diskbb": _diskbb}[v.second]
             extra = comp(np.array([v.second_kt]), mid, width)
         main = (1 - v.fraction) * main + v.fraction * _unit(extra, band)
     return main * absorption(nh22, mid)
