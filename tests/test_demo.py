@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from core.data.dataset import REQUIRED_COLUMNS, load_dataset
 from core.spectra.energy import EnergyGrid
 from core.simulate.demo import build_demo
+from core.simulate.families import FAMILIES, VARIANTS, variant_photons
 from core.simulate.models import absorption, powerlaw, thermal
 from core.simulate.responses import load_csc_responses
 from core.data.partition import split_of
@@ -44,11 +45,29 @@ def test_demo_schema_and_population(demo):
     np.testing.assert_array_equal(d.spectra.sum(1), t["counts"].to_numpy())
     assert np.all(d.spectra == np.round(d.spectra)) and np.all(d.spectra >= 0)
     assert np.all(d.truth >= 0) and np.all(d.truth.sum(1) > 0)
-    # parameters stored for every source, of the family its class calls for
-    pl = t["true_model"] == "powerlaw"
-    assert t.loc[pl, "true_gamma"].notna().all() and t.loc[~pl, "true_kt"].notna().all()
-    assert set(t.loc[t["class"].isin(["HM-STAR", "LM-STAR", "YSO", "CV"]), "true_model"]) == {"thermal"}
-    assert set(t.loc[t["class"] == "AGN", "true_model"]) == {"powerlaw"}
+    # parameters stored for every source; families drawn from class mixtures, so no class has a single family
+    # and no family names a class (core/simulate/families.py)
+    assert set(t["true_model"]) <= set(FAMILIES) and t["true_model"].nunique() == len(FAMILIES)
+    has_pl = t["true_model"].str.startswith("powerlaw")
+    assert t.loc[has_pl, "true_gamma"].notna().all() and t.loc[~has_pl, "true_gamma"].isna().all()
+    plasma = t["true_model"].str.startswith("plasma")
+    assert t.loc[plasma, "true_kt"].notna().all() and t.loc[~plasma, "true_kt"].isna().all()
+    assert t.loc[t["true_model"] == "plasma2t", "true_kt2"].notna().all()
+    assert t.loc[t["true_model"] == "bbody", "true_kt_bb"].notna().all()
+    assert (t.loc[t["true_model"] == "powerlaw_fe", "true_fe_ew"] > 0).all()
+    lab = t[t["labelled"]]
+    per_class = lab.groupby("class")["true_model"].nunique()
+    assert (per_class >= 2).all(), per_class
+    assert set(lab.loc[lab["class"] == "AGN", "true_model"]) == {"powerlaw", "powerlaw_fe", "powerlaw_bbody"}
+    assert {"plasma1t", "plasma2t", "powerlaw_fe"} == set(lab.loc[lab["class"] == "CV", "true_model"])
+    # families are shared between classes: a family alone does not name the class
+    assert (lab.groupby("true_model")["class"].nunique().drop(["bbody"]) >= 2).all()
+    assert set(lab.loc[lab["class"] == "YSO", "true_model"]) == {"plasma1t", "plasma2t"}
+    # unlabelled sources draw from the mixture of their predicted class
+    unl = t[~t["labelled"]]
+    assert set(unl.loc[unl["predicted_class"] == "TTau*", "true_model"]) <= {"plasma1t", "plasma2t"}
+    assert set(unl.loc[unl["predicted_class"] == "QSO", "true_model"]) <= {"powerlaw", "powerlaw_fe",
+                                                                           "powerlaw_bbody"}
     assert t["response"].nunique() == 4
 
 
@@ -78,6 +97,10 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 def test_split_is_fixed_by_source_name(tmp_path):
     d = load_dataset(build_demo(tmp_path / "n", seed=5, n=2000, progress=False)).catalog
     assert all(split_of(n) == s for n, s in zip(d["name"], d["split"]))
+    # --n draws some sources several times (ids name#i differ): every draw of a source lands on the same side
+    repeated = d.groupby("name").filter(lambda g: len(g) > 1)
+    assert repeated["name"].nunique() > 50
+    assert (repeated.groupby("name")["split"].nunique() == 1).all()
     counts = d["split"].value_counts(normalize=True)
     assert 0.6 < counts["train"] < 0.8 and 0.1 < counts["test"] < 0.2
 
@@ -127,3 +150,31 @@ def test_build_demo_cli(tmp_path):
     again = subprocess.run([sys.executable, "-m", "core", "build-demo", "--out", str(out), "--n", "300"],
                            capture_output=True, text=True)
     assert again.returncode == 1 and "already exists" in again.stderr
+
+
+def test_family_components_behave_physically():
+    lo = np.linspace(0.3, 9.3, 1801)[:-1]
+    hi = lo + 0.005
+    mid = 0.5 * (lo + hi)
+    nh, gamma = np.array([0.01]), np.array([1.8])
+    plain = variant_photons(VARIANTS[0], nh, gamma, lo, hi)[0]  # the plain power law
+    fe = variant_photons(next(v for v in VARIANTS if v.fe_ew == 0.2), nh, gamma, lo, hi)[0]
+    line = fe - plain
+    assert mid[np.argmax(line)] == pytest.approx(6.4, abs=0.01)
+    # equivalent width: line photons / continuum photons per keV at 6.4 keV
+    i = np.argmax(line)
+    assert line.sum() / (plain[i] / (hi[i] - lo[i])) == pytest.approx(0.2, rel=0.02)
+    soft = variant_photons(next(v for v in VARIANTS if v.second == "bbody" and v.second_kt == 0.12
+                                and v.fraction == 0.4), nh, gamma, lo, hi)[0]
+    band = (mid >= 0.5) & (mid < 7.0)
+    assert soft[band].sum() == pytest.approx(plain[band].sum(), rel=0.02)  # both unit photon flux in 0.5-7 keV
+    assert soft[mid < 1].sum() > 1.3 * plain[mid < 1].sum()  # the soft excess adds soft photons
+    disk_cool = variant_photons(next(v for v in VARIANTS if v.second == "diskbb" and v.second_kt == 0.5
+                                     and v.fraction == 0.6), nh, np.array([3.0]), lo, hi)[0]
+    disk_hot = variant_photons(next(v for v in VARIANTS if v.second == "diskbb" and v.second_kt == 1.5
+                                    and v.fraction == 0.6), nh, np.array([3.0]), lo, hi)[0]
+    assert disk_hot[mid > 2].sum() > disk_cool[mid > 2].sum()
+    two_t = variant_photons(next(v for v in VARIANTS if v.family == "plasma2t" and v.second_kt == 8.0
+                                 and v.fraction == 0.6), nh, np.array([4.0]), lo, hi)[0]
+    one_t = variant_photons(next(v for v in VARIANTS if v.family == "plasma1t"), nh, np.array([4.0]), lo, hi)[0]
+    assert two_t[mid < 1].sum() > 1.5 * one_t[mid < 1].sum()  # the cool component

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.evaluation.baselines import MeanShape, PCAShapes
+from core.evaluation.baselines import FLOOR_CANDIDATES, MeanShape, PCAShapes
 from core.evaluation.classification import (
     kmeans_majority, stratified_folds, supervised_cv, task_labels,
 )
@@ -96,16 +96,53 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
     data = make_tiny_dataset(tmp_path / "tiny", n=300)
     run = train(data, tmp_path / "run", ModelConfig(n_bins=32, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32),
                 TrainConfig(max_epochs=2, batch_size=64), progress=False)
-    m = evaluate_run(run, classification_split="all")
+    m = evaluate_run(run, classification_split="all", n_repeats=2, n_trees=10)
     saved = json.loads((run / "metrics.json").read_text())
     for model in ("autoencoder", "pca8", "mean"):
         for measure in ("deviance_per_bin", "kl_to_truth"):
             assert np.isfinite(saved["reconstruction"][model][measure])
+    assert saved["reconstruction"]["pca8"]["floor_choice"]["split"] == "val"
+    assert saved["reconstruction"]["pca8"]["floor"] in FLOOR_CANDIDATES
     for task in ("eight_class", "agn_vs_compact"):
-        for proto in ("kmeans", "supervised"):
-            for feats in ("latent", "hardness", "pca8"):
-                assert 0 <= saved["classification"][task][proto][feats]["balanced_accuracy"] <= 1
+        res = saved["classification"][task]
+        for proto in ("kmeans", "kmeans_hungarian", "kmeans_2k", "kmeans_4k", "supervised"):
+            for feats in ("latent", "hardness", "pca8", "oracle"):
+                assert 0 <= res[proto][feats]["balanced_accuracy"] <= 1
+        sup = res["supervised"]["latent"]
+        assert len(sup["fold_scores"]) == res["n_folds"] == 10 and sup["n_repeats"] == 2
+        assert sup["ci95"][0] <= sup["balanced_accuracy"] <= sup["ci95"][1]
+        assert 0 <= sup["logistic"]["balanced_accuracy"] <= 1
+        for clf in ("random_forest", "logistic"):
+            d = res["paired_differences"][clf]["latent-hardness"]
+            assert d["ci_low"] <= d["mean"] <= d["ci_high"] and isinstance(d["significant"], bool)
     assert saved["reconstruction"]["truth"]["kl_to_truth"] == pytest.approx(0.0, abs=1e-9)
     assert set(saved["spearman"]["z0"]) == {"hard_hm", "hard_hs", "hard_ms"}
     assert set(saved["mutual_information"]) == {"P_intra", "P_inter"}
-    assert "log_nh" in saved["regression"] and "autoencoder" in format_table(m)
+    assert len(saved["regression"]["log_nh"]["latent"]["r2_repeats"]) == 2
+    assert saved["instrument"] == {}  # the tiny dataset has no response column
+    table = format_table(m)
+    assert "autoencoder" in table and "95% [" in table and "k-means Hungarian" in table and "oracle" in table
+    recon = pd.read_csv(run / "reconstruction.csv")
+    assert list(recon.columns) == ["id", "counts", "deviance_per_bin"] and len(recon) == 300
+
+
+def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
+    data = make_tiny_dataset(tmp_path / "tiny", n=200)
+    other = make_tiny_dataset(tmp_path / "other", n=120, seed=7)
+    run = train(data, tmp_path / "run", ModelConfig(n_bins=32, d_model=16, n_heads=2, n_layers=1, decoder_hidden=32),
+                TrainConfig(max_epochs=1, batch_size=64), progress=False)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    r = run_core("evaluate", "--run", run, "--data", other, "--out", tmp_path / "scores", "--repeats", "1", "--trees", "5",
+                 timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the run folder is untouched
+    m = json.loads((tmp_path / "scores" / "metrics.json").read_text())
+    assert m["dataset"] == str(other.resolve()) and m["own_dataset"] is False and m["split"] == "all"
+    assert m["reconstruction"]["autoencoder"]["n"] == 120  # the model never saw these rows: all are scored
+    recon = pd.read_csv(tmp_path / "scores" / "reconstruction.csv")
+    assert list(recon.columns) == ["id", "counts", "deviance_per_bin"]
+    assert recon["id"].tolist() == [f"src{i:04d}" for i in range(120)] and (recon["deviance_per_bin"] >= 0).all()
+    assert recon["counts"].sum() == int(np.load(other / "spectra.npy").sum())
+    assert not list((tmp_path / "scores").glob(".*tmp*"))  # atomic writes leave no temporary files
+    bad = run_core("evaluate", "--run", run, "--data", tmp_path / "nowhere", "--out", tmp_path / "x")
+    assert bad.returncode != 0 and "nowhere" in bad.stderr

@@ -175,11 +175,15 @@ def test_live_metrics_on_filtered_rows(view):
     assert set(out["results"]) == {"latent", "latent+hardness", "hardness"}
     assert out["classes"] == ["AGN", "compact"]
     for r in out["results"].values():
-        assert 0 <= r["balanced_accuracy"] <= 1 and r["n_folds"] >= 2 and np.array(r["confusion"]).sum() == out["n"]
+        assert 0 <= r["balanced_accuracy"] <= 1 and r["n_repeats"] == live.REPEATS["logistic"]
+        assert r["n_folds"] >= 2 * r["n_repeats"] and np.array(r["confusion"]).sum() == out["n"] * r["n_repeats"]
+        assert r["ci95"][0] <= r["balanced_accuracy"] <= r["ci95"][1]
     mask = view.sources["split"].to_numpy() == "train"
     small = live.evaluate(feats, view.sources, "eight_class", [("latent",)], "kmeans", mask=mask)
     assert small["n"] == int((mask & (view.sources["class"] != "")).sum())
-    assert "± std over folds" in live.summary_table(out) and live.recall_table(out).shape == (2, 3)
+    summary = live.summary_table(out)
+    assert {"± std over folds", "95% low", "95% high", "folds"} <= set(summary) and (summary["folds"] >= 10).all()
+    assert live.recall_table(out).shape == (2, 3) and "0.5" in live.KMEANS_CAPTION
     with pytest.raises(Exception, match="widen the filters"):
         live.evaluate(feats, view.sources, "eight_class", [("latent",)], "logistic",
                       mask=(view.sources["class"] == "AGN").to_numpy())
@@ -231,3 +235,12 @@ def test_metrics_tables_flatten_metrics_json():
     r = runs.reconstruction_table(m)
     assert list(r["model"]) == ["autoencoder"] and r.loc[0, "kl_to_truth"] == 0.03
     assert runs.metrics_table({}).empty
+    m["classification"]["eight_class"]["supervised"]["latent"]["ci95"] = [0.29, 0.3642]
+    m["classification"]["eight_class"]["paired_differences"] = {"random_forest": {
+        "latent-hardness": {"mean": 0.065, "ci_low": 0.02, "ci_high": 0.11, "significant": True},
+        "latent-pca8": {"mean": 0.01, "ci_low": -0.02, "ci_high": 0.04, "significant": False}}}
+    m["classification"]["eight_class"]["kmeans_note"] = "degenerate"
+    assert runs.metrics_table(m).loc[0, "latent"] == "0.327 [0.290, 0.364]"
+    d = runs.differences_table(m)
+    assert list(d["verdict"]) == ["significant", "not significant", "degenerate"]
+    assert d.loc[1, "95% interval"] == "[-0.020, +0.040]"

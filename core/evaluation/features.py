@@ -4,8 +4,11 @@
 - ``hardness``: hardness ratios from the same counts the autoencoder sees (background-subtracted, bad bins left
   out, no effective-area correction, since the autoencoder is not given the response either);
 - ``pca8``: PCA-8 coefficients of the net shapes, PCA fitted on the training split;
-- references, not competitors: ``hardness_catalog`` (the catalog's own ratios, without Poisson noise) and
-  ``hardness_dataset`` (the dataset's ``hard_*`` columns: for the demo, ARF-corrected ratios from the counts).
+- references, not competitors: ``hardness_catalog`` (the catalog's own ratios, without Poisson noise),
+  ``hardness_dataset`` (the dataset's ``hard_*`` columns: for the demo, ARF-corrected ratios from the counts) and,
+  for simulated data, ``oracle``: the true model family (one-hot of ``true_family``, else ``true_model``) beside
+  the hardness ratios from the counts. It shows how much a feature set could learn from the simulation's choice
+  of family alone: a latent that beats hardness but not the oracle may only be reading the family.
 Combinations are columns side by side (``combine``).
 """
 from __future__ import annotations
@@ -24,9 +27,11 @@ from core.spectra.hardness import HARDNESS_COLUMNS, hardness_matrix
 LABELS: dict[str, str] = {
     "latent": "latent (8-d)", "hardness": "hardness ratios (from counts)", "pca8": "PCA-8 of the spectra",
     "hardness_catalog": "catalog hardness ratios", "hardness_dataset": "dataset hard_* columns",
+    "oracle": "oracle: true family + hardness (simulation only)",
 }
 COMPARED = ("latent", "hardness", "pca8")
-REFERENCES = ("hardness_catalog", "hardness_dataset")
+REFERENCES = ("hardness_catalog", "hardness_dataset", "oracle")
+FAMILY_COLUMNS = ("true_family", "true_model")  # the simulation's model family, most specific first
 PCA_COMPONENTS = 8
 
 
@@ -37,6 +42,18 @@ def catalog_hardness(catalog: pd.DataFrame, prefix: str = "catalog_") -> np.ndar
         return None
     X = catalog[cols].to_numpy(dtype=np.float64)
     return X if np.isfinite(X).any() else None
+
+
+def true_family_onehot(catalog: pd.DataFrame) -> np.ndarray | None:
+    """One-hot (N, F) of the simulated model family, or None when the dataset does not know it."""
+    col = next((c for c in FAMILY_COLUMNS if c in catalog.columns), None)
+    if col is None:
+        return None
+    fam = catalog[col].fillna("").astype(str).to_numpy()
+    names = np.unique(fam[fam != ""])
+    if len(names) == 0:
+        return None
+    return (fam[:, None] == names[None, :]).astype(np.float64)
 
 
 def fit_pca(ds: Dataset, rows: np.ndarray | None = None) -> PCAShapes:
@@ -65,6 +82,9 @@ def build(ds: Dataset, latents: np.ndarray, pca: PCAShapes | None = None) -> dic
         ref = catalog_hardness(ds.catalog, prefix)
         if ref is not None:
             feats[name] = ref
+    family = true_family_onehot(ds.catalog)
+    if family is not None:
+        feats["oracle"] = np.concatenate([family, feats["hardness"]], axis=1)
     return feats
 
 

@@ -2,7 +2,8 @@
 
 A run folder (docs/formats.md) holds what ``train`` writes (config, weights, checkpoint, history), what
 ``encode`` writes (latents, maps, placement, reconstruction errors, reconstructions) and what ``evaluate``
-writes (metrics). The dataset of a run is resolved one way (``dataset_path``): the one it was encoded on,
+writes (metrics.json, reconstruction.csv). ``evaluate --out DIR`` writes those two files into DIR instead,
+through a ``RunFolder(DIR)`` used only for writing (the same file names), and never touches the run folder. The dataset of a run is resolved one way (``dataset_path``): the one it was encoded on,
 else the one it was trained on; relative paths are tried against the working directory, then the project
 root of the usual ``runs/<name>`` layout, then the run folder.
 """
@@ -34,9 +35,11 @@ PLACEMENT = "map_placement.npz"
 RECON_ERROR = "recon_error.npy"
 RECONSTRUCTIONS = "reconstructions.npy"
 METRICS = "metrics.json"
+RECONSTRUCTION_CSV = "reconstruction.csv"  # evaluate: id, counts, deviance_per_bin of every spectrum
+RECONSTRUCTION_COLUMNS = ("id", "counts", "deviance_per_bin")
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds")
 FILES = (CONFIG, WEIGHTS, CHECKPOINT, HISTORY, LATENTS, ENCODED, *(f"map_{m}.npy" for m in MAPS), PLACEMENT,
-         RECON_ERROR, RECONSTRUCTIONS, METRICS)
+         RECON_ERROR, RECONSTRUCTIONS, METRICS, RECONSTRUCTION_CSV)
 
 
 def ids_checksum(ids: Iterable[Any]) -> str:
@@ -184,6 +187,15 @@ class RunFolder:
         writer.writeheader()
         writer.writerows(history)
         self.write_bytes(HISTORY, buf.getvalue().encode())
+
+    def write_reconstruction_csv(self, ids: Iterable[Any], counts: np.ndarray, deviance: np.ndarray) -> None:
+        """``reconstruction.csv``: one row per spectrum, columns ``RECONSTRUCTION_COLUMNS``."""
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(RECONSTRUCTION_COLUMNS)
+        for i, c, d in zip(ids, np.asarray(counts), np.asarray(deviance, dtype=np.float64)):
+            writer.writerow([str(i), int(c), f"{d:.6g}"])
+        self.write_bytes(RECONSTRUCTION_CSV, buf.getvalue().encode())
 
     def check_dataset(self, ds: Dataset) -> None:
         """Refuse to resume training on another dataset than the one the run started on."""

@@ -1,6 +1,7 @@
 """Build the simulated demo dataset (see docs/design.md, "The demo dataset").
 
-Every source is a real catalog row; its spectrum is simulated: model parameters reproduce the source's catalog
+Every source is a real catalog row; its spectrum is simulated: its model family is drawn from its class's
+mixture (``families``: literature-based, documented there), its parameters reproduce the source's catalog
 hardness ratios (``invert``), the model is folded through one of four real CSC responses, the source counts
 follow from its significance given that observation's real background, and counts are Poisson-sampled.
 Deterministic: the same seed gives the same bytes (random streams are keyed by seed and chunk, never by timing).
@@ -17,9 +18,8 @@ from tqdm import tqdm
 import core
 from core.data.dataset import DatasetFolderWriter
 from core.spectra.energy import EnergyGrid
-from core.simulate.invert import invert
-from core.simulate.models import model_photons
-from core.simulate.population import GAMMA_PRIOR, KT_PRIOR, draw_significance, load_population
+from core.simulate.families import fit_parameters, model_photons
+from core.simulate.population import draw_significance, load_population
 from core.simulate.responses import load_csc_responses
 from core.spectra.hardness import hardness_matrix
 from core.data.partition import splits_of
@@ -28,30 +28,6 @@ CHUNK = 4096
 MIN_SIGNIFICANCE = 2.0
 SIMULATED_NOTE = ("SIMULATED: counts are simulated from real catalog values (hardness ratios, significance, "
                   "CSC fits) folded through real Chandra responses; they are not observed spectra.")
-
-
-def fit_parameters(pop: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Model parameters per population row: true_nh (1e22 cm-2), true_gamma, true_kt (keV)."""
-    rng = np.random.default_rng([seed, 3])
-    out = pd.DataFrame(index=pop.index, columns=["true_nh", "true_gamma", "true_kt"], dtype=float)
-    targets = pop[["catalog_hard_hm", "catalog_hard_hs", "catalog_hard_ms"]].to_numpy(float)
-    energy_flux = (pop["catalog_hr_source"] == "td_energy_flux").to_numpy()
-    log_gal = np.log10(pop["nh_gal"].to_numpy(float))
-    log_nh_prior = np.log10(pop["csc_nh"].to_numpy(float).clip(1e-4))
-    for family in ("powerlaw", "thermal"):
-        sel = (pop["family"] == family).to_numpy()
-        if family == "powerlaw":
-            prior = pop["csc_gamma"].to_numpy(float)[sel]
-            prior = np.where(np.isfinite(prior), prior, GAMMA_PRIOR)
-        else:
-            prior = np.log10(pop.loc[sel, "class"].map(KT_PRIOR).fillna(1.0).to_numpy(float))
-        log_nh, shape = invert(family, targets[sel], energy_flux[sel], log_gal[sel], prior, log_nh_prior[sel], rng)
-        out.loc[sel, "true_nh"] = 10 ** log_nh
-        if family == "powerlaw":
-            out.loc[sel, "true_gamma"] = shape
-        else:
-            out.loc[sel, "true_kt"] = 10 ** shape
-    return out
 
 
 def source_counts(significance: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -90,9 +66,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             part = rows.iloc[sl]
             rng = np.random.default_rng([seed, 100, ci])
             r_idx = rng.integers(0, len(responses), len(part))
-            photons = model_photons(part["family"].to_numpy(), part["true_nh"].to_numpy(float),
-                                    part["true_gamma"].to_numpy(float), part["true_kt"].to_numpy(float),
-                                    (part["class"] == "AGN").to_numpy(), e_lo, e_hi)  # (c, E)
+            photons = model_photons(part, e_lo, e_hi)  # (c, E)
             truth = np.empty((len(part), grid.n_bins))
             bkg_exp = np.empty_like(truth)
             bkg_ratio = np.empty(len(part))
@@ -114,7 +88,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             counts_col[sl] = counts.sum(1)
             resp_index[sl] = r_idx
             expected_src[sl] = s
-        table = rows.rename(columns={"family": "true_model"})
+        table = rows.copy()
         table.insert(0, "id", ids)
         table["split"] = splits_of(table["name"])
         table["counts"] = counts_col

@@ -1,18 +1,18 @@
 """Choose model parameters that reproduce a source's catalog hardness ratios.
 
-For each model family a grid of (N_H, Gamma) or (N_H, kT) is computed once: band photon fluxes and band energy
+For each model variant (core.simulate.families: a family with its secondary parameters fixed) a grid of
+(N_H, Gamma) or (N_H, kT) is computed once (``make_grid``): band photon fluxes and band energy
 fluxes in the CSC s, m, h bands of the absorbed source spectrum (before the instrument, as the catalog's ratios
 are). Each source takes the grid point minimising the squared hardness-ratio mismatch plus weak priors:
 N_H not below the Galactic column, and Gamma, N_H or kT near the CSC fit (or a class-typical value).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from core.simulate.models import model_photons
 from core.spectra.hardness import HARDNESS_COLUMNS, band_sums, hardness_ratios
 
 LOG_NH = np.linspace(-2.5, 1.7, 43)  # log10 N_H / 1e22 cm-2: 3e19 to 5e23
@@ -29,13 +29,13 @@ class FamilyGrid:
     energy_hr: np.ndarray  # (G, 3) from energy fluxes
 
 
-@lru_cache(maxsize=2)
-def family_grid(family: str) -> FamilyGrid:
-    second = GAMMA if family == "powerlaw" else LOG_KT
+def make_grid(photons: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
+              second: np.ndarray) -> FamilyGrid:
+    """Hardness ratios of ``photons(nh22, shape_param, energy_lo, energy_hi) -> (G, E)`` (absorbed photons per
+    bin) over the grid LOG_NH x ``second`` (Gamma, or log10 kT)."""
     nh, p = (a.ravel() for a in np.meshgrid(LOG_NH, second, indexing="ij"))
     lo, hi = FINE_E[:-1], FINE_E[1:]
-    n = len(nh)
-    phot = model_photons(np.full(n, family), 10 ** nh, p, 10 ** p, np.zeros(n, bool), lo, hi)  # (G, E)
+    phot = photons(10 ** nh, p, lo, hi)  # (G, E)
     mid = 0.5 * (lo + hi)
 
     def ratios(bands: dict[str, np.ndarray]) -> np.ndarray:  # (G, 3)
@@ -45,15 +45,14 @@ def family_grid(family: str) -> FamilyGrid:
     return FamilyGrid(nh, p, ratios(band_sums(phot, lo, hi)), ratios(band_sums(phot * mid, lo, hi)))
 
 
-def invert(family: str, targets: np.ndarray, energy_flux: np.ndarray, log_nh_gal: np.ndarray,
+def invert(g: FamilyGrid, scale: float, targets: np.ndarray, energy_flux: np.ndarray, log_nh_gal: np.ndarray,
            prior_shape: np.ndarray, prior_log_nh: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Best (log10 N_H, shape parameter) per source.
 
     targets (n, 3) hardness ratios (NaN = unknown, ignored); energy_flux (n,) bool: targets are energy-flux
-    ratios; log_nh_gal, prior_shape, prior_log_nh (n,) NaN = no prior. A uniform jitter within a grid cell keeps
-    parameters continuous.
+    ratios; log_nh_gal, prior_shape, prior_log_nh (n,) NaN = no prior; ``scale``: width of the shape prior
+    (0.5 in Gamma, 0.3 in log10 kT). A uniform jitter within a grid cell keeps parameters continuous.
     """
-    g = family_grid(family)
     n = len(targets)
     best = np.empty(n, dtype=int)
     for start in range(0, n, 512):
@@ -63,11 +62,11 @@ def invert(family: str, targets: np.ndarray, energy_flux: np.ndarray, log_nh_gal
         cost = (diff ** 2).sum(-1)
         gal = np.nan_to_num(log_nh_gal[sl, None] - g.log_nh[None], nan=-1.0)
         cost += 0.05 * np.clip(gal, 0, None) ** 2
-        scale = 0.5 if family == "powerlaw" else 0.3
         cost += 0.002 * np.nan_to_num(((g.shape_param[None] - prior_shape[sl, None]) / scale) ** 2)
         cost += 0.002 * np.nan_to_num((g.log_nh[None] - prior_log_nh[sl, None]) ** 2)
         best[sl] = cost.argmin(1)
     d_nh = LOG_NH[1] - LOG_NH[0]
-    d_p = (GAMMA if family == "powerlaw" else LOG_KT)[1] - (GAMMA if family == "powerlaw" else LOG_KT)[0]
+    second = np.unique(g.shape_param)
+    d_p = second[1] - second[0]
     return (g.log_nh[best] + rng.uniform(-0.5, 0.5, n) * d_nh,
             g.shape_param[best] + rng.uniform(-0.5, 0.5, n) * d_p)

@@ -15,7 +15,6 @@ import pandas as pd
 from core.spectra.hardness import hardness_ratio
 from core.data.fetch import fetch
 
-THERMAL_CLASSES = {"HM-STAR", "LM-STAR", "YSO", "CV"}
 # Weak priors (centre of the parameter the HR fit leans to when hardness ratios leave it free).
 KT_PRIOR = {"HM-STAR": 0.6, "LM-STAR": 0.5, "YSO": 2.0, "CV": 10.0}
 GAMMA_PRIOR = 1.8
@@ -34,7 +33,6 @@ def load_population() -> pd.DataFrame:
     lab["nh_gal"] = lab["name"].map(ave["nh_gal"]) / 100.0  # 1e20 -> 1e22 cm-2
     lab["csc_gamma"] = lab["name"].map(ave["powlaw_gamma_mean"])
     lab["csc_nh"] = lab["name"].map(ave["powlaw_nh_mean"]) / 100.0
-    lab["family"] = np.where(lab["class"].isin(THERMAL_CLASSES), "thermal", "powerlaw")
 
     um = pd.read_csv(fetch("catalogs/umlcaxs_uniquely_classified.csv"))
     um = um[~um["name"].isin(set(lab["name"]))]
@@ -47,7 +45,6 @@ def load_population() -> pd.DataFrame:
         "catalog_hr_source": "csc_photon_flux", "nh_gal": np.nan, "csc_gamma": um["powlaw_gamma"],
         "csc_nh": np.nan, "var_prob_b": um["var_prob_b"],
     })
-    unl["family"] = np.where(um["agg_master_class"].to_numpy() == "YSO", "thermal", "powerlaw")
     pop = pd.concat([lab, unl], ignore_index=True)
     return pop
 

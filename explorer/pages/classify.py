@@ -79,8 +79,10 @@ def panel() -> None:
     m[-1].metric("chance", f"{1 / len(out['classes']):.3f}", help="balanced accuracy of guessing")
     st.caption(f"{out['n']:,} labelled sources among the filtered ones · classes {', '.join(out['classes'])}"
                + (f" · left out (fewer than 2 sources): {out['dropped']}" if out["dropped"] else "")
-               + f" · {'k-means, no folds' if method == 'kmeans' else str(res.get('n_folds', 5)) + ' fixed folds'}"
+               + f" · {'k-means, no folds' if method == 'kmeans' else str(res.get('n_folds', 5)) + ' fixed repeated folds, the same for every feature set; ± is the std over folds, the table gives the corrected 95% interval'}"
                + f" · computed in {dt:.1f} s")
+    if method == "kmeans":
+        st.caption(live.KMEANS_CAPTION)
     left, right = st.columns([1.1, 1])
     with left:
         st.plotly_chart(figures.confusion_figure(np.array(res["confusion"]), res["classes"],

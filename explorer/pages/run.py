@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.run.folder import RunFolder
-from explorer.logic.runs import metrics_table, reconstruction_table
+from explorer.logic.runs import differences_table, metrics_table, reconstruction_table
 from explorer.ui import common
 
 run = common.page_frame("Run", "The run folder behind every page: configuration, training history, metrics.")
@@ -34,8 +34,13 @@ with left:
             st.dataframe(rec, hide_index=True, width="stretch")
         cls = metrics_table(run.metrics)
         if len(cls):
-            st.caption("Balanced accuracy by task, protocol and features")
+            st.caption("Balanced accuracy by task, protocol and features; [low, high]: corrected 95% interval over "
+                       "the repeated folds (the same folds for every feature set)")
             st.dataframe(cls, hide_index=True, width="stretch")
+        diffs = differences_table(run.metrics)
+        if len(diffs):
+            st.caption("Paired differences over the same folds: a lead whose interval covers 0 is not a lead")
+            st.dataframe(diffs, hide_index=True, width="stretch")
         with st.expander("metrics.json"):
             st.json(run.metrics, expanded=1)
     else:

@@ -1,0 +1,90 @@
+"""The plain-text table ``python -m core evaluate`` prints from a metrics.json dict (core.run.evaluate)."""
+from __future__ import annotations
+
+from typing import Any
+
+from core.evaluation import features as feature_sets
+from core.spectra.hardness import HARDNESS_COLUMNS
+
+PROTOCOL_LABELS = {"supervised": "random forest", "logistic": "logistic reg.", "kmeans": "k-means (paper)",
+                   "kmeans_hungarian": "k-means Hungarian", "kmeans_2k": "k-means k=2x", "kmeans_4k": "k-means k=4x"}
+W = 20
+CLASSIFIER_SHORT = {"random_forest": "RF", "logistic": "LR"}
+
+
+def interval(r: dict[str, Any]) -> str:
+    """'0.306 [0.281, 0.331]' (corrected 95% interval) or '0.306' without one."""
+    ci = r.get("ci95")
+    return f"{r['balanced_accuracy']:.3f}" + (f" [{ci[0]:.3f},{ci[1]:.3f}]" if ci else "")
+
+
+def difference(name: str, d: dict[str, Any]) -> str:
+    verdict = "significant" if d["significant"] else "not significant (interval covers 0)"
+    return f"  {name:<24}{d['mean']:+.3f}  95% [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]  {verdict}"
+
+
+def _classification(m: dict[str, Any], feats: list[str]) -> list[str]:
+    lines = ["", f"balanced accuracy ({m['classification_rows']} labelled rows; supervised: mean over repeated "
+                 f"folds with the corrected 95% interval)",
+             f"{'task':<16}{'protocol':<20}" + "".join(f"{f:>{W}}" for f in feats)]
+    for task, res in m["classification"].items():
+        for proto in ("supervised", "logistic", "kmeans", "kmeans_hungarian", "kmeans_2k", "kmeans_4k"):
+            src = res["supervised"] if proto == "logistic" else res.get(proto, {})
+            cells = []
+            for f in feats:
+                r = src.get(f)
+                if r is not None and proto == "logistic":
+                    r = r.get("logistic")
+                cells.append("-" if r is None else interval(r))
+            lines.append(f"{task:<16}{PROTOCOL_LABELS[proto]:<20}" + "".join(f"{c:>{W}}" for c in cells))
+        lines.append(f"  paired differences, {res['n_repeats']}x{res['n_folds'] // max(res['n_repeats'], 1)} "
+                     f"folds (Nadeau-Bengio corrected):")
+        for clf, diffs in res.get("paired_differences", {}).items():
+            lines += [difference(f"{CLASSIFIER_SHORT[clf]} {k}", d) for k, d in diffs.items()]
+        if res.get("kmeans_note"):
+            lines.append(f"  note: {res['kmeans_note']}")
+    return lines
+
+
+def _instrument(ins: dict[str, Any]) -> list[str]:
+    if not ins:
+        return []
+    lines = ["", f"instrument leakage: balanced accuracy of predicting the {ins['column']} from the features "
+                 f"({ins['n']} spectra, {len(ins['responses'])} responses, chance {ins['chance']:.3f})",
+             "".join(f"{f:>{W}}" for f in ins["by_features"]),
+             "".join(f"{interval(r):>{W}}" for r in ins["by_features"].values())]
+    lines += [difference(k, d) for k, d in ins.get("paired_differences", {}).items()]
+    return lines
+
+
+def format_table(m: dict[str, Any]) -> str:
+    """The headline numbers as a plain-text table."""
+    lines = [f"{m['split']} rows: {m['n_test']} spectra" + (" (SIMULATED)" if m.get("simulated") else ""), "",
+             f"{'reconstruction':<14} {'deviance/bin':>13} {'KL to truth':>12}"]
+    for name, r in m["reconstruction"].items():
+        kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
+        lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
+    p8 = m["reconstruction"].get("pca8", {})
+    if "floor_choice" in p8:
+        lines.append(f"PCA-8 floor {p8['floor']:g}, chosen on the validation split by "
+                     f"{p8['floor_choice']['criterion']}")
+    present = set().union(*(res["supervised"] for res in m["classification"].values())) if m["classification"] else set()
+    feats = [f for f in feature_sets.COMPARED + feature_sets.REFERENCES if f in present]
+    if m["classification"]:
+        lines += _classification(m, feats)
+    lines += _instrument(m.get("instrument") or {})
+    if m["regression"]:
+        names = list(next(iter(m["regression"].values())))
+        lines += ["", "R² (cross-validated, mean ± std over repeats)",
+                  f"{'target':<10}" + "".join(f"{n:>{W}}" for n in names)]
+        for t, r in m["regression"].items():
+            lines.append(f"{t:<10}" + "".join(f"{r[n]['r2']:>13.3f} ±{r[n]['r2_std']:.3f}" for n in names if n in r))
+    if m.get("spearman"):
+        mi_cols = list(m.get("mutual_information", {}))
+        lines += ["", f"Spearman of latent axes with hardness ratios ({m['split']})",
+                  f"{'axis':<6}" + "".join(f"{h:>9}" for h in HARDNESS_COLUMNS) + "".join(f"{'MI ' + c:>12}"
+                                                                                        for c in mi_cols)]
+        for axis, row in m["spearman"].items():
+            mi = "".join(f"{m['mutual_information'][c][axis]:>12.3f}" for c in mi_cols)
+            lines.append(f"{axis:<6}" + "".join(f"{row[h]:>9.3f}" for h in HARDNESS_COLUMNS) + mi)
+    return "\n".join(lines)
