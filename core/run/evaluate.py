@@ -28,7 +28,7 @@ from core.evaluation.classification import (
     TASKS, clean_features, kmeans_majority, stratified_folds, supervised_cv, task_labels,
 )
 from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
-from core.run.encode import decode_latents, encode_spectra
+from core.run.encode import counts_shapes, dataset_instrument, encode_spectra
 from core.run.folder import METRICS, RunFolder
 from core.spectra.hardness import HARDNESS_COLUMNS
 
@@ -41,7 +41,14 @@ def run_latents(run: RunFolder, ds: Dataset, model) -> np.ndarray:
         return run.load_latents(ds)
     except DatasetError:
         pass  # not encoded, or encoded on another dataset: encode this one now
-    return encode_spectra(model, ds.spectra, ds.background, ds.weights)
+    instrument, index = dataset_instrument(model, ds)
+    return encode_spectra(model, ds.spectra, ds.background, ds.weights, instrument=instrument, index=index)
+
+
+def autoencoder_shapes(model, ds: Dataset, latent: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Decoded counts shapes of ``rows``, each through its own response (the dataset's responses.npz)."""
+    instrument, index = dataset_instrument(model, ds)
+    return counts_shapes(model, latent[rows].astype(np.float32), instrument, None if index is None else index[rows])
 
 
 def reconstruction_measures(ds: Dataset, ae_shapes: np.ndarray, rows: np.ndarray, fit_rows: np.ndarray,
@@ -169,8 +176,7 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     metrics: dict[str, Any] = {
         "run": str(run.path.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,
         "split": "test", "classification_rows": classification_split, "n_test": int(len(test)),
-        "reconstruction": reconstruction_measures(ds, decode_latents(model, latent[test].astype(np.float32)),
-                                                  test, train, pca),
+        "reconstruction": reconstruction_measures(ds, autoencoder_shapes(model, ds, latent, test), test, train, pca),
         "classification": classification_measures(features, ds.catalog, class_rows, seed),
         "regression": regression_measures(features, ds.catalog, test, seed),
     }
