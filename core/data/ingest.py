@@ -13,6 +13,8 @@ from tqdm import tqdm
 import core
 from core.atomic import write_bytes_atomic
 from core.data.dataset import write_dataset
+from core.data.responses import ResponseCollector
+from core.io.response import read_arf, read_rmf
 from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
@@ -145,11 +147,17 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
     spectra_files, report.skipped = sort_candidates(files, given)
-    rows, counts, backgrounds, weights = [], [], [], []
+    rows, counts, backgrounds, weights, response_index = [], [], [], [], []
+    responses = ResponseCollector(grid.edges)
+    by_files: dict[tuple[str, str], int] = {}  # (ARF, RMF) paths -> response index: each pair folded once
     ids: set[str] = set()
     for f in tqdm(spectra_files, desc="reading spectra", unit="file", disable=not progress):
         try:
             spec = read_spectrum(f, grid=grid, **(overrides or {}))
+            key = (spec.meta["arf_file"], spec.meta["rmf_file"])
+            if key not in by_files:
+                by_files[key] = responses.add(f"{Path(key[0]).name} x {Path(key[1]).name}",
+                                              read_arf(Path(key[0])), read_rmf(Path(key[1])))
         except SpectrumError as exc:
             report.rejected.append((f, exc.reason))
             continue
@@ -161,6 +169,7 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
         counts.append(spec.counts)
         backgrounds.append(spec.background)
         weights.append(spec.weights)
+        response_index.append(by_files[key])
         report.loaded.append(f)
     report_path = report_path or default_report_path(out)
     if rows:
@@ -175,7 +184,8 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
         }
         w = np.stack(weights).astype(np.float32)
         write_dataset(out, table, np.stack(counts).astype(np.float32), np.stack(backgrounds).astype(np.float32),
-                      grid.edges, info, weights=None if np.all(w == 1) else w, overwrite=overwrite)
+                      grid.edges, info, weights=None if np.all(w == 1) else w, overwrite=overwrite,
+                      responses=responses.build(np.asarray(response_index)))
     write_bytes_atomic(report_path, report.to_csv().encode())
     return report
 

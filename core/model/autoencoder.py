@@ -184,17 +184,25 @@ class SpectrumAutoencoder(nn.Module):
         w = torch.ones_like(counts) if weights is None else weights  # (N, B)
         z = self.encode(counts, background, w, instrument, index)
         t_counts, t_background = (counts, background) if target is None else target
+        return self.latent_loss(z, t_counts, t_background, w, instrument, index)
+
+    def latent_loss(self, z: Tensor, counts: Tensor, background: Tensor, weights: Tensor,
+                    instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
+        """Per-spectrum loss (N,) of latents z decoded and scored against counts over background."""
         if not self.config.folds:
-            return multinomial_kl(self.decode_log(z), t_counts, t_background, w)
-        return poisson_ml_loss(self.counts_shape(z, instrument, index), t_counts, t_background, w)
+            return multinomial_kl(self.decode_log(z), counts, background, weights)
+        return poisson_ml_loss(self.counts_shape(z, instrument, index), counts, background, weights)
+
+    def reduce_loss(self, per: Tensor, counts: Tensor, weights: Tensor | None) -> Tensor:
+        """The batch's loss from per-spectrum losses, by ``loss_norm``."""
+        if self.config.loss_norm == "spectrum":
+            return per.mean()
+        n = (counts * (torch.ones_like(counts) if weights is None else weights)).sum(dim=1)  # (N,)
+        return (per * n).sum() / n.sum().clamp(min=1.0)
 
     def loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
              target: tuple[Tensor, Tensor] | None = None, instrument: Instrument | None = None,
              index: Tensor | None = None) -> Tensor:
         """Scalar training loss over a batch (counts, background, weights: (N, B))."""
         per = self.spectrum_loss(counts, background, weights, target, instrument, index)  # (N,)
-        if self.config.loss_norm == "spectrum":
-            return per.mean()
-        t_counts = counts if target is None else target[0]
-        n = (t_counts * (torch.ones_like(t_counts) if weights is None else weights)).sum(dim=1)  # (N,)
-        return (per * n).sum() / n.sum().clamp(min=1.0)
+        return self.reduce_loss(per, counts if target is None else target[0], weights)

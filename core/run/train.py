@@ -40,6 +40,7 @@ from core.errors import ConfigError, DatasetError
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import save_model
 from core.model.config import DictConfig, ModelConfig, check_choice, check_float, check_int
+from core.model.consistency import consistency_loss
 from core.model.instrument import Instrument, instrument_for
 from core.run.folder import CHECKPOINT, CONFIG, WEIGHTS, RunFolder
 
@@ -63,6 +64,7 @@ class TrainConfig(DictConfig):
     split_max: float = 0.8
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
+    consistency_weight: float = 0.0  # weight of the consistency loss (core.model.consistency); 0 = off
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -76,6 +78,7 @@ class TrainConfig(DictConfig):
         check_int("patience", self.patience, 1, 100000)
         check_int("min_counts", self.min_counts, 0, 10**9)
         check_int("threads", self.threads, 0, 1024)
+        check_float("consistency_weight", self.consistency_weight, 0.0, 1e3)
         check_float("split_min", self.split_min, 0.0, 1.0, lo_open=True)
         check_float("split_max", self.split_max, self.split_min, 1.0)
         if self.count_split and self.split_max >= 1.0:
@@ -141,7 +144,12 @@ def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: tor
         c_in, b_in, target = counts, background, None
     if per_spectrum:
         return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
-    return model.loss(c_in, b_in, weights, target, instrument, index)
+    if tc.consistency_weight == 0 or gen is None or not model.config.folds:
+        return model.loss(c_in, b_in, weights, target, instrument, index)
+    z = model.encode(c_in, b_in, weights, instrument, index)
+    t_counts, t_bkg = (c_in, b_in) if target is None else target
+    recon = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
+    return recon + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
 
 
 @torch.no_grad()
