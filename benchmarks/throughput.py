@@ -8,6 +8,11 @@ encoding: forward of the encoder only, large batches, no gradients). The encoder
 counted by torch.utils.flop_counter (matrix multiplies and attention; element-wise work is not counted, so the
 achieved GFLOP/s is a lower bound on what the hardware does). The load average is printed because the CPU may
 be shared: numbers taken while other jobs run are lower, and vary.
+
+The folding cost (issue 8): the instrument-aware model decodes a photon spectrum and folds it through each
+spectrum's response (``core.model.instrument``), then fits the source counts by maximum likelihood
+(``core.model.likelihood.ml_source_counts``). Both are timed alone on training-size batches spread over four
+responses (the dataset's own when ``--data`` has responses.npz), and as a share of a training step.
 """
 from __future__ import annotations
 
@@ -25,22 +30,35 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
+from core.model.instrument import Instrument  # noqa: E402
+from core.model.likelihood import ml_source_counts  # noqa: E402
 from core.run.train import TrainConfig  # noqa: E402
 
 
-def spectra(data: str | None, n: int, n_bins: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(counts, background) (n, B): from a dataset folder when given, else Poisson draws of ~300 counts."""
+def spectra(data: str | None, n: int, model: SpectrumAutoencoder,
+            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, Instrument, torch.Tensor]:
+    """(counts, background) (n, B), an Instrument and each spectrum's response index: from a dataset folder when
+    given (its responses.npz), else Poisson draws of ~300 counts and four random responses."""
+    n_bins, pe, ce = model.config.n_bins, model.photon_edges.numpy(), model.energy_edges.numpy()
+    rng = np.random.default_rng(seed)
     if data:
         from core.data.dataset import load_dataset
 
         ds = load_dataset(Path(data))
-        idx = np.random.default_rng(seed).choice(len(ds.catalog), size=n, replace=n > len(ds.catalog))
-        return torch.tensor(np.array(ds.spectra[idx])), torch.tensor(np.array(ds.background[idx]))
-    g = torch.Generator().manual_seed(seed)
-    shape = torch.rand(n, n_bins, generator=g) ** 2
-    shape /= shape.sum(dim=1, keepdim=True)
-    bkg = torch.full((n, n_bins), 0.2)
-    return torch.poisson(shape * 300 + bkg, generator=g), bkg
+        idx = rng.choice(len(ds.catalog), size=n, replace=n > len(ds.catalog))
+        if ds.responses is not None:
+            inst = Instrument.from_responses(ds.responses)
+            return (torch.tensor(np.array(ds.spectra[idx])), torch.tensor(np.array(ds.background[idx])), inst,
+                    torch.as_tensor(ds.responses.index[idx], dtype=torch.long))
+        counts, bkg = torch.tensor(np.array(ds.spectra[idx])), torch.tensor(np.array(ds.background[idx]))
+    else:
+        g = torch.Generator().manual_seed(seed)
+        shape = torch.rand(n, n_bins, generator=g) ** 2
+        shape /= shape.sum(dim=1, keepdim=True)
+        bkg = torch.full((n, n_bins), 0.2)
+        counts = torch.poisson(shape * 300 + bkg, generator=g)
+    inst = Instrument(rng.random((4, len(pe) - 1, len(ce) - 1)).astype(np.float32) / n_bins, pe, ce)
+    return counts, bkg, inst, torch.as_tensor(rng.integers(0, 4, n), dtype=torch.long)
 
 
 def timed(fn, seconds: float) -> tuple[int, float]:
@@ -72,13 +90,14 @@ def main() -> None:
     torch.manual_seed(0)
     mc, tc = ModelConfig(), TrainConfig()
     model = SpectrumAutoencoder(mc)
-    counts, bkg = spectra(args.data, 8192, mc.n_bins)
+    counts, bkg, inst, index = spectra(args.data, 8192, model)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr)
     pos = [0]
 
     def train_step() -> int:
         i = pos[0] = (pos[0] + tc.batch_size) % (len(counts) - tc.batch_size)
-        loss = model.loss(counts[i:i + tc.batch_size], bkg[i:i + tc.batch_size])
+        sl = slice(i, i + tc.batch_size)
+        loss = model.loss(counts[sl], bkg[sl], None, None, inst, index[sl])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -86,19 +105,29 @@ def main() -> None:
 
     load_before = os.getloadavg()[0]
     n_train, t_train = timed(train_step, args.seconds)
+    photons = torch.softmax(torch.randn(tc.batch_size, mc.n_decoded), dim=1)
+    ones = torch.ones(tc.batch_size, mc.n_bins)
+
+    @torch.no_grad()
+    def fold_step() -> int:
+        folded = inst.fold(photons, index[:tc.batch_size])
+        ml_source_counts(folded, counts[:tc.batch_size], bkg[:tc.batch_size], ones)
+        return tc.batch_size
+
+    n_fold, t_fold = timed(fold_step, args.seconds)
     model.eval()
     batch = 2048
 
     @torch.no_grad()
     def encode_step() -> int:
-        model.encode(counts[:batch], bkg[:batch])
+        model.encode(counts[:batch], bkg[:batch], None, inst, index[:batch])
         return batch
 
     n_enc, t_enc = timed(encode_step, args.seconds)
     # torch's fused inference path for transformer layers is invisible to the FLOP counter: count with it off
     torch.backends.mha.set_fastpath_enabled(False)
     with FlopCounterMode(display=False) as fc, torch.no_grad():
-        model.encode(counts[:batch], bkg[:batch])
+        model.encode(counts[:batch], bkg[:batch], None, inst, index[:batch])
     torch.backends.mha.set_fastpath_enabled(True)
     flops_per_spectrum = fc.get_total_flops() / batch
     mm = matmul_gflops(args.seconds)
@@ -108,6 +137,8 @@ def main() -> None:
         "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
         "model_config": mc.to_dict(), "train_batch_size": tc.batch_size,
         "train_spectra_per_s": n_train / t_train, "encode_spectra_per_s": enc_rate,
+        "fold_and_normalise_spectra_per_s": n_fold / t_fold, "responses": inst.n_responses,
+        "fold_share_of_training_step": (t_fold / n_fold) / (t_train / n_train),
         "encoder_mflop_per_spectrum": flops_per_spectrum / 1e6,
         "encoder_gflop_per_s": flops_per_spectrum * enc_rate / 1e9, "matmul_gflop_per_s": mm,
     }
@@ -115,6 +146,9 @@ def main() -> None:
           f"{load_before:.2f} before, {out['load_average_after']:.2f} after (a shared CPU gives lower numbers)")
     print(f"training   {out['train_spectra_per_s']:>10.0f} spectra/s  (batch {tc.batch_size}, forward+backward+step)")
     print(f"encoding   {enc_rate:>10.0f} spectra/s  (batch {batch}, no gradients)")
+    print(f"folding    {out['fold_and_normalise_spectra_per_s']:>10.0f} spectra/s  (fold through {inst.n_responses} "
+          f"responses + ML source counts, forward only): {100 * out['fold_share_of_training_step']:.1f}% of a "
+          f"training step's time per spectrum")
     print(f"encoder    {out['encoder_mflop_per_spectrum']:>10.2f} MFLOP/spectrum -> "
           f"{out['encoder_gflop_per_s']:.1f} GFLOP/s achieved")
     print(f"matmul     {mm:>10.1f} GFLOP/s (1024 x 1024 float32), encoder at "

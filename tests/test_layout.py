@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 # lowest first; a module may import its own layer and the ones before it
 LAYERS = (
-    ("core.errors", "core.atomic"),
+    ("core.errors", "core.atomic", "core.parallel"),
     ("core.spectra",),
     ("core.io", "core.data.fetch", "core.data.classes"),
     ("core.data",),

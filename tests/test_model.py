@@ -95,7 +95,7 @@ def test_overfits_one_small_batch(loss_norm):
         loss = model.loss(counts, bkg, w)
         loss.backward()
         opt.step()
-    assert float(loss.detach()) < 0.05 * first
+    assert float(loss.detach()) < 0.07 * first  # 240 photon bins decoded, folded onto 30 channel bins
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):

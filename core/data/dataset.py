@@ -8,6 +8,8 @@ Files (names are stable; other tools read them):
 - ``truth.npy``         float32 (N, B) noiseless expected source counts; only for simulated datasets
 - ``weights.npy``       float32 (N, B) per-bin weight, 0 for bad channels (QUALITY != 0); absent = all ones
 - ``energy_edges.npy``  float64 (B + 1,) grid edges in keV
+- ``responses.npz``     each distinct response (ARF x RMF) on the model's photon grid and this channel grid, and
+                        every row's response index (``core.data.responses``); absent in older folders
 - ``dataset.json``      how it was built (command, grid, seed, sources, counts, software versions) and its
                         ``fingerprint``: sha256 of the ids and the counts, what identifies it to a run folder
 """
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from core.atomic import atomic_dir, write_json_atomic
+from core.data.responses import RESPONSES_FILE, ResponseSet, check_responses, read_responses
 from core.errors import DatasetError
 
 REQUIRED_COLUMNS = (
@@ -44,6 +47,7 @@ class Dataset:
     info: dict[str, Any]
     truth: np.ndarray | None = None  # (N, B) noiseless source counts (simulated only)
     weights: np.ndarray | None = None  # (N, B) 0 = bad bin
+    responses: ResponseSet | None = None  # every row's response (responses.npz); None in older folders
 
     @property
     def n_bins(self) -> int:
@@ -98,6 +102,7 @@ def write_dataset(
     truth: np.ndarray | None = None,
     weights: np.ndarray | None = None,
     overwrite: bool = False,
+    responses: ResponseSet | None = None,
 ) -> Path:
     """Write a whole dataset atomically from in-memory arrays (small datasets; see ``DatasetFolderWriter``)."""
     expected = (len(catalog), len(energy_edges) - 1)
@@ -113,7 +118,7 @@ def write_dataset(
             w.truth[:] = truth
         if weights is not None:
             w.weights[:] = weights
-        w.finish(catalog, energy_edges, info)
+        w.finish(catalog, energy_edges, info, responses)
     return Path(out)
 
 
@@ -141,8 +146,12 @@ class DatasetFolderWriter:
                         if self.with_weights else None)
         return self
 
-    def finish(self, catalog: pd.DataFrame, energy_edges: np.ndarray, info: dict[str, Any]) -> None:
+    def finish(self, catalog: pd.DataFrame, energy_edges: np.ndarray, info: dict[str, Any],
+               responses: ResponseSet | None = None) -> None:
         validate_catalog(catalog, self.n, str(self.out))
+        if responses is not None:
+            check_responses(responses, self.n, np.asarray(energy_edges, dtype=np.float64), str(self.out))
+            (self.tmp / RESPONSES_FILE).write_bytes(responses.to_bytes())
         if len(energy_edges) != self.n_bins + 1:
             raise DatasetError(f"{self.out}: {len(energy_edges)} energy edges for {self.n_bins} bins")
         for arr in (self.spectra, self.background, self.truth, self.weights):
@@ -184,4 +193,5 @@ def load_dataset(path: Path, mmap: bool = True) -> Dataset:
     info = json.loads((path / "dataset.json").read_text())
     truth = load("truth.npy") if (path / "truth.npy").is_file() else None
     weights = load("weights.npy") if (path / "weights.npy").is_file() else None
-    return Dataset(path, catalog, spectra, load("background.npy"), edges, info, truth, weights)
+    responses = read_responses(path, len(catalog), edges)
+    return Dataset(path, catalog, spectra, load("background.npy"), edges, info, truth, weights, responses)

@@ -17,6 +17,8 @@ import pandas as pd
 import core
 from core.atomic import remove_stale, write_bytes_atomic
 from core.data.dataset import write_dataset
+from core.data.responses import ResponseCollector
+from core.io.response import read_arf, read_rmf
 from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
@@ -152,17 +154,41 @@ def join_catalog(table: pd.DataFrame, catalog_path: Path) -> pd.DataFrame:
     return table
 
 
-def _add(spec, f: Path, rows: list, counts: list, backgrounds: list, weights: list, ids: set[str],
-         report: IngestReport) -> None:
-    file_id = f.name.split(".")[0]
-    while file_id in ids:  # same file name in two folders
-        file_id += "_" + str(len(rows))
-    ids.add(file_id)
-    rows.append(_row(spec, file_id))
-    counts.append(spec.counts)
-    backgrounds.append(spec.background)
-    weights.append(spec.weights)
-    report.loaded.append(f)
+@dataclass
+class Batch:
+    """The spectra read so far, in file order, with the response (ARF x RMF pair) of each."""
+
+    grid: EnergyGrid
+    rows: list[dict] = field(default_factory=list)
+    counts: list[np.ndarray] = field(default_factory=list)
+    backgrounds: list[np.ndarray] = field(default_factory=list)
+    weights: list[np.ndarray] = field(default_factory=list)
+    response_index: list[int] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    by_files: dict[tuple[str, str], int] = field(default_factory=dict)  # (ARF, RMF) paths -> index: folded once
+
+    def __post_init__(self) -> None:
+        self.responses = ResponseCollector(self.grid.edges)
+
+    def add(self, spec, f: Path, report: IngestReport) -> None:
+        key = (spec.meta["arf_file"], spec.meta["rmf_file"])
+        try:
+            if key not in self.by_files:
+                self.by_files[key] = self.responses.add(f"{Path(key[0]).name} x {Path(key[1]).name}",
+                                                        read_arf(Path(key[0])), read_rmf(Path(key[1])))
+        except SpectrumError as exc:
+            report.rejected.append((f, exc.reason))
+            return
+        file_id = f.name.split(".")[0]
+        while file_id in self.ids:  # same file name in two folders
+            file_id += "_" + str(len(self.rows))
+        self.ids.add(file_id)
+        self.rows.append(_row(spec, file_id))
+        self.counts.append(spec.counts)
+        self.backgrounds.append(spec.background)
+        self.weights.append(spec.weights)
+        self.response_index.append(self.by_files[key])
+        report.loaded.append(f)
 
 
 def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[Path, object]]:
@@ -199,8 +225,7 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
     spectra_files, report.skipped = sort_candidates(files, given, workers, scheduler, progress)
-    rows, counts, backgrounds, weights = [], [], [], []
-    ids: set[str] = set()
+    batch = Batch(grid)
     tasks = [(part, grid, dict(overrides or {}), file_timeout_s) for part in chunked(spectra_files)]
     for part in run_chunks(read_chunk, tasks, workers=workers, scheduler=scheduler, desc="reading spectra",
                            progress=progress):
@@ -208,29 +233,29 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
             if isinstance(result, str):
                 report.rejected.append((f, result))
             else:
-                _add(result, f, rows, counts, backgrounds, weights, ids, report)
+                batch.add(result, f, report)
     report_path = report_path or default_report_path(out)
     try:
-        if rows:
-            _write(out, rows, counts, backgrounds, weights, grid, catalog, paths, report, overwrite)
+        if batch.rows:
+            _write(out, batch, catalog, paths, report, overwrite)
     finally:
         write_bytes_atomic(report_path, report.to_csv().encode())
     return report
 
 
-def _write(out: Path, rows: list, counts: list, backgrounds: list, weights: list, grid: EnergyGrid,
-           catalog: Path | None, paths: list[Path], report: IngestReport, overwrite: bool) -> None:
-    if rows:
-        table = pd.DataFrame(rows)
-        table["split"] = splits_of(table["name"])
-        if catalog is not None:
-            table = join_catalog(table, Path(catalog))
-        info = {
-            "simulated": False, "kind": "ingest", "grid": grid.to_dict(), "n": len(rows),
-            "inputs": [str(p) for p in paths], "rejected": [[str(p), r] for p, r in report.rejected],
-            "skipped": [[str(p), r] for p, r in report.skipped], "software": {"core": core.__version__},
-        }
-        w = np.stack(weights).astype(np.float32)
-        write_dataset(out, table, np.stack(counts).astype(np.float32), np.stack(backgrounds).astype(np.float32),
-                      grid.edges, info, weights=None if np.all(w == 1) else w, overwrite=overwrite)
-
+def _write(out: Path, batch: Batch, catalog: Path | None, paths: list[Path], report: IngestReport,
+           overwrite: bool) -> None:
+    table = pd.DataFrame(batch.rows)
+    table["split"] = splits_of(table["name"])
+    if catalog is not None:
+        table = join_catalog(table, Path(catalog))
+    info = {
+        "simulated": False, "kind": "ingest", "grid": batch.grid.to_dict(), "n": len(batch.rows),
+        "inputs": [str(p) for p in paths], "rejected": [[str(p), r] for p, r in report.rejected],
+        "skipped": [[str(p), r] for p, r in report.skipped], "software": {"core": core.__version__},
+    }
+    w = np.stack(batch.weights).astype(np.float32)
+    write_dataset(out, table, np.stack(batch.counts).astype(np.float32),
+                  np.stack(batch.backgrounds).astype(np.float32), batch.grid.edges, info,
+                  weights=None if np.all(w == 1) else w, overwrite=overwrite,
+                  responses=batch.responses.build(np.asarray(batch.response_index)))

@@ -1,9 +1,9 @@
 """Reconstruction measures (docs/design.md, "Measures"), in numpy, on (N, B) arrays.
 
-- ``predicted_counts``: the decoded source shape times the spectrum's source counts, plus its background:
-  mu_i = S s_i / sum_good(s) + b_i with S = max(N - B, tiny) over good bins, so that sum_good(mu) = N, the
-  observed counts. With no background this is docs/design.md's "decoded shape times the spectrum's total counts";
-  with a background it is the same model the training loss uses (core.model.autoencoder).
+- ``predicted_counts``: the source counts shape (for the instrument-aware model: the decoded photon spectrum folded
+  through the spectrum's own response) times the source counts S, plus the background: mu_i = S s_i / sum_good(s)
+  + b_i, with S >= 0 fitted by maximum likelihood given the background (``core.model.likelihood.ml_source_counts``,
+  the training loss's normalisation), for every model scored (autoencoder, PCA-8, mean, truth) alike.
 - ``deviance_per_bin``: Poisson deviance 2 sum_i [c_i log(c_i / mu_i) - (c_i - mu_i)] over good bins, divided
   by the number of good bins; one value per spectrum (the measure is its mean over the test split).
 - ``kl_to_truth``: KL(true shape || decoded shape), true shape = noiseless source counts normalised to sum 1.
@@ -11,8 +11,9 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
-from core.model.likelihood import MIN_SOURCE_COUNTS  # the training loss's floor
+from core.model.likelihood import ml_source_counts
 
 
 
@@ -26,8 +27,8 @@ def predicted_counts(shape: np.ndarray, counts: np.ndarray, background: np.ndarr
     w = good_weights(weights, counts)
     shape = np.asarray(shape, dtype=np.float64)
     bkg = np.asarray(background, dtype=np.float64) * w
-    n = (np.asarray(counts, dtype=np.float64) * w).sum(axis=1, keepdims=True)
-    s = np.maximum(n - bkg.sum(axis=1, keepdims=True), MIN_SOURCE_COUNTS)
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))  # noqa: E731
+    s = ml_source_counts(t(shape), t(counts), t(background), t(w)).numpy()
     mass = np.maximum((shape * w).sum(axis=1, keepdims=True), 1e-300)
     return (s * shape / mass) * w + bkg
 

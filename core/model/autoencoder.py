@@ -10,21 +10,23 @@ to the sequence, is conditioned on the count level (log10 of the counts, backgro
 spectrum's shape is noisier, and the encoder is told how much to trust it. The pooling token's output,
 projected, is the latent.
 
-Decoder. An MLP maps the latent to logits over the whole grid; the softmax is the source's spectral shape
-(rows sum to 1). Brightness is not decoded: the loss scales the shape by the observed counts.
+Decoder (``instrument="fold"``, the default). An MLP maps the latent to logits over the photon grid (240 log-spaced
+bins, 0.3-10 keV); the softmax is the source's photon spectrum shape (photon fractions per bin), free of any
+instrument. ``core.model.instrument.Instrument`` folds it through each spectrum's own ARF x RMF into a counts
+shape on the channel grid; the encoder is told that response (the shape of its effective area, one more feature
+per bin of each token). So ACIS-I 2005 and contaminated ACIS-S 2020 spectra of one source can share one latent.
+With ``instrument="none"`` (models trained before responses were stored) the decoder gives the counts shape.
 
-Loss (the choice, documented as the issue asks). Given the decoded source shape s and the expected background b
-(counts, known), the expected counts are mu_i = S s_i + b_i with S the source counts. Conditioning on the
-observed total N turns the independent Poisson likelihood into a multinomial over bins with probabilities
-p_i = mu_i / sum_j mu_j, and the maximum-likelihood S is N - B (clipped at a tiny positive value when the
-background explains everything); with this S the multinomial and the Poisson likelihoods have the same maximum,
-so the loss is the exact count likelihood, valid at a handful of counts, where a Gaussian/chi-square loss is
-biased. Bad bins (weight 0) are left out and p is renormalised over the good ones. Per spectrum we report
-KL(observed shape || p) = -(1/N) sum_i c_i log p_i + const, i.e. the multinomial negative log-likelihood per
-count minus its saturated value (>= 0, zero for a perfect fit). With ``loss_norm="spectrum"`` every spectrum
-weighs the same in the batch mean: in expectation over the Poisson noise this is KL(true shape || model) plus a
-constant, exactly the reconstruction measure of docs/design.md. With ``"photon"`` every count weighs the same (the
-plain joint likelihood, dominated by bright spectra).
+Loss. Given the folded source shape p (normalised over good bins) and the expected background b (counts, known),
+the expected counts are mu_i = S p_i + b_i. The source counts S are fitted by maximum likelihood given the
+background (``likelihood.ml_source_counts``: S >= 0, a few safeguarded Newton steps, no gradient through S; by the
+envelope theorem none is needed), not set to N - B: a spectrum whose counts do not exceed the background still
+constrains the shape wherever its counts sit above the background. The loss per spectrum is the Poisson deviance
+/ (2 N) (``likelihood.poisson_ml_loss``): zero for a perfect fit, exact at a handful of counts, where a
+chi-square loss is biased. Bad bins (weight 0) are left out. With ``loss_norm="spectrum"`` every spectrum weighs
+the same in the batch mean (in expectation over the Poisson noise, the distance of the true shape from the model
+plus a constant: the reconstruction measure of docs/design.md); with ``"photon"`` every count weighs the same.
+The ``"none"`` model keeps its multinomial loss with S = N - B (``likelihood.multinomial_kl``).
 """
 from __future__ import annotations
 
@@ -36,7 +38,9 @@ from torch import Tensor, nn
 
 from core.errors import ConfigError
 from core.model.config import ModelConfig
-from core.model.likelihood import multinomial_kl
+from core.model.instrument import Instrument, area_feature, nominal_matrix
+from core.model.likelihood import multinomial_kl, poisson_ml_loss
+from core.spectra.response_grid import PhotonGrid
 
 def default_energy_edges(n_bins: int) -> np.ndarray:
     from core.spectra.energy import EnergyGrid
@@ -59,10 +63,16 @@ class SpectrumAutoencoder(nn.Module):
             raise ConfigError(f"energy_edges has shape {tuple(edges.shape)}; expected ({c.n_bins + 1},)")
         self.register_buffer("energy_edges", edges)  # (B + 1,) keV
         self.register_buffer("token_energy", self._token_energy_features(edges))  # (T, 2 * n_freqs)
+        if c.folds:
+            photon = PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins).edges
+            self.register_buffer("photon_edges", torch.as_tensor(photon, dtype=torch.float32))  # (E + 1,) keV
+            # the response used when none is given (a latent traversal); training sets the training rows' mean
+            self.register_buffer("reference_matrix", torch.as_tensor(nominal_matrix(photon, edges.numpy())))
 
         k = c.bins_per_token
         self.pad = c.n_tokens * k - c.n_bins
-        self.token_in = nn.Linear(3 * k, c.d_model)
+        self.n_features = 4 if c.folds and c.response_input else 3  # counts, background, weight (, log area)
+        self.token_in = nn.Linear(self.n_features * k, c.d_model)
         self.energy_in = nn.Linear(2 * c.n_energy_freqs, c.d_model)
         self.pool_token = nn.Parameter(torch.zeros(c.d_model))
         self.level_in = nn.Linear(2, c.d_model)
@@ -75,7 +85,7 @@ class SpectrumAutoencoder(nn.Module):
         self.decoder = nn.Sequential(
             nn.Linear(c.latent_dim, h), nn.GELU(),
             nn.Linear(h, h), nn.GELU(),
-            nn.Linear(h, c.n_bins),
+            nn.Linear(h, c.n_decoded),
         )
         nn.init.normal_(self.pool_token, std=0.02)
 
@@ -94,8 +104,9 @@ class SpectrumAutoencoder(nn.Module):
         return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)  # (T, 2F)
 
     # ---- encoder -------------------------------------------------------------------------------------------
-    def _inputs(self, counts: Tensor, background: Tensor, weights: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Token features (N, T, 3k) and count-level features (N, 2)."""
+    def _inputs(self, counts: Tensor, background: Tensor, weights: Tensor | None,
+                area: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Token features (N, T, n_features * k) and count-level features (N, 2)."""
         c = self.config
         w = torch.ones_like(counts) if weights is None else weights  # (N, B)
         counts = counts * w
@@ -106,17 +117,26 @@ class SpectrumAutoencoder(nn.Module):
             x, xb = torch.sqrt(counts / per_bin), torch.sqrt(background / per_bin)
         else:
             x, xb = torch.log1p(counts / per_bin), torch.log1p(background / per_bin)
-        feats = torch.stack([x, xb, w], dim=2)  # (N, B, 3)
+        parts = [x, xb, w]
+        if self.n_features == 4:
+            parts.append((self.reference_area()[None] if area is None else area).expand_as(x) * w)
+        feats = torch.stack(parts, dim=2)  # (N, B, n_features)
         if self.pad:
-            feats = nn.functional.pad(feats, (0, 0, 0, self.pad))  # (N, T*k, 3)
-        tokens = feats.view(len(counts), c.n_tokens, c.bins_per_token * 3)  # (N, T, 3k)
+            feats = nn.functional.pad(feats, (0, 0, 0, self.pad))  # (N, T*k, n_features)
+        tokens = feats.view(len(counts), c.n_tokens, c.bins_per_token * self.n_features)
         bkg_frac = (background.sum(dim=1, keepdim=True) / total.clamp(min=1.0)).clamp(max=1.0)  # (N, 1)
         level = torch.cat([torch.log10(total + 1.0) / 2.0 - 1.0, bkg_frac], dim=1)  # (N, 2)
         return tokens, level
 
-    def encode(self, counts: Tensor, background: Tensor, weights: Tensor | None = None) -> Tensor:
-        """counts, background, weights: (N, B) -> latent (N, D)."""
-        tokens, level = self._inputs(counts, background, weights)
+    def reference_area(self) -> Tensor:
+        return area_feature(self.reference_matrix, self.photon_edges, self.energy_edges)
+
+    def encode(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
+               instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
+        """counts, background, weights: (N, B), seen through responses ``index`` (N,) of ``instrument`` (the
+        reference response when None) -> latent (N, D)."""
+        area = instrument.area(index) if instrument is not None and self.n_features == 4 else None
+        tokens, level = self._inputs(counts, background, weights, area)
         h = self.token_in(tokens) + self.energy_in(self.token_energy)[None]  # (N, T, d)
         pool = (self.pool_token + self.level_in(level))[:, None, :]  # (N, 1, d)
         h = self.transformer(torch.cat([pool, h], dim=1))  # (N, 1 + T, d)
@@ -124,37 +144,65 @@ class SpectrumAutoencoder(nn.Module):
 
     # ---- decoder -------------------------------------------------------------------------------------------
     def decode_log(self, z: Tensor) -> Tensor:
-        """latent (N, D) -> log shape (N, B), logsumexp over bins = 0."""
+        """latent (N, D) -> log of the decoded shape, (N, E) photon fractions ("fold") or (N, B) counts ("none")."""
         return torch.log_softmax(self.decoder(z), dim=1)
 
-    def decode(self, z: Tensor) -> Tensor:
-        """latent (N, D) -> source shape (N, B), rows sum to 1."""
+    def decode_photons(self, z: Tensor) -> Tensor:
+        """latent (N, D) -> photon spectrum shape (N, E): photon fractions per photon-grid bin, rows sum to 1."""
+        if not self.config.folds:
+            raise ValueError("this model (instrument='none') decodes counts, not photons")
         return self.decode_log(z).exp()
 
-    def forward(self, counts: Tensor, background: Tensor, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """-> (shape (N, B), latent (N, D))."""
-        z = self.encode(counts, background, weights)
-        return self.decode(z), z
+    def counts_shape(self, z: Tensor, instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
+        """latent (N, D) -> source counts shape (N, B) through each spectrum's response (the reference response
+        when ``instrument`` is None), rows sum to 1."""
+        if not self.config.folds:
+            return self.decode_log(z).exp()
+        photons = self.decode_log(z).exp()
+        folded = photons @ self.reference_matrix if instrument is None else instrument.fold(photons, index)
+        return folded / folded.sum(dim=1, keepdim=True).clamp(min=1e-30)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """latent (N, D) -> source counts shape (N, B) through the reference response, rows sum to 1."""
+        return self.counts_shape(z)
+
+    def forward(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
+                instrument: Instrument | None = None, index: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """-> (counts shape (N, B), latent (N, D))."""
+        z = self.encode(counts, background, weights, instrument, index)
+        return self.counts_shape(z, instrument, index), z
 
     # ---- loss ----------------------------------------------------------------------------------------------
     def spectrum_loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
-                      target: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        """Per-spectrum KL(observed shape || predicted bin probabilities), (N,); see the module docstring.
+                      target: tuple[Tensor, Tensor] | None = None, instrument: Instrument | None = None,
+                      index: Tensor | None = None) -> Tensor:
+        """Per-spectrum loss (N,); see the module docstring.
 
         ``target``: (counts, background) the prediction is scored against, when they are not the input's own
         (count splitting in training: the input is one binomial part of the counts, the target the other).
         """
         w = torch.ones_like(counts) if weights is None else weights  # (N, B)
-        log_s = self.decode_log(self.encode(counts, background, w))  # (N, B)
+        z = self.encode(counts, background, w, instrument, index)
         t_counts, t_background = (counts, background) if target is None else target
-        return multinomial_kl(log_s, t_counts, t_background, w)
+        return self.latent_loss(z, t_counts, t_background, w, instrument, index)
 
-    def loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
-             target: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        """Scalar training loss over a batch (counts, background, weights: (N, B))."""
-        per = self.spectrum_loss(counts, background, weights, target)  # (N,)
+    def latent_loss(self, z: Tensor, counts: Tensor, background: Tensor, weights: Tensor,
+                    instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
+        """Per-spectrum loss (N,) of latents z decoded and scored against counts over background."""
+        if not self.config.folds:
+            return multinomial_kl(self.decode_log(z), counts, background, weights)
+        return poisson_ml_loss(self.counts_shape(z, instrument, index), counts, background, weights)
+
+    def reduce_loss(self, per: Tensor, counts: Tensor, weights: Tensor | None) -> Tensor:
+        """The batch's loss from per-spectrum losses, by ``loss_norm``."""
         if self.config.loss_norm == "spectrum":
             return per.mean()
-        t_counts = counts if target is None else target[0]
-        n = (t_counts * (torch.ones_like(t_counts) if weights is None else weights)).sum(dim=1)  # (N,)
+        n = (counts * (torch.ones_like(counts) if weights is None else weights)).sum(dim=1)  # (N,)
         return (per * n).sum() / n.sum().clamp(min=1.0)
+
+    def loss(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
+             target: tuple[Tensor, Tensor] | None = None, instrument: Instrument | None = None,
+             index: Tensor | None = None) -> Tensor:
+        """Scalar training loss over a batch (counts, background, weights: (N, B))."""
+        per = self.spectrum_loss(counts, background, weights, target, instrument, index)  # (N,)
+        return self.reduce_loss(per, counts if target is None else target[0], weights)

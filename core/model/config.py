@@ -13,6 +13,7 @@ from core.errors import ConfigError
 
 INPUT_TRANSFORMS = ("sqrt", "log")
 LOSS_NORMS = ("spectrum", "photon")
+INSTRUMENTS = ("fold", "none")
 
 
 def check_int(name: str, value: Any, lo: int, hi: int) -> None:
@@ -56,7 +57,13 @@ class ModelConfig(DictConfig):
     zero-padded, its padding bins carrying weight 0 in the token features, when the division is not exact;
     attention does not mask it); each token carries its bins' transformed counts and
     background, plus an encoding of its energy. A pooling token, conditioned on the spectrum's count level,
-    collects the sequence into ``latent_dim`` numbers; an MLP decoder maps them back to a shape over all bins.
+    collects the sequence into ``latent_dim`` numbers; an MLP decoder maps them back to a shape.
+
+    ``instrument="fold"`` (default): the decoder's shape is the source's photon spectrum on ``n_photon_bins``
+    log-spaced bins from ``photon_e_min`` to ``photon_e_max`` keV, folded through each spectrum's own response
+    (``core.model.instrument``); with ``response_input`` the encoder's tokens also carry the shape of that
+    response's effective area. ``"none"``: the decoder's shape is the counts spectrum on the channel grid (the model
+    before responses were stored; configs saved without this field load as "none").
     """
 
     n_bins: int = 112
@@ -70,6 +77,11 @@ class ModelConfig(DictConfig):
     n_energy_freqs: int = 8  # sinusoidal frequencies of the log-energy position encoding
     input_transform: str = "sqrt"  # "sqrt": sqrt of counts relative to the mean per bin; "log": log1p of that
     loss_norm: str = "spectrum"  # "spectrum": each spectrum weighs the same; "photon": each count weighs the same
+    instrument: str = "fold"  # "fold": decode a photon spectrum and fold it through the response; "none": counts
+    photon_e_min: float = 0.3  # keV, the decoder's photon grid (core.spectra.response_grid.PhotonGrid)
+    photon_e_max: float = 10.0
+    n_photon_bins: int = 240
+    response_input: bool = True  # the encoder sees the log effective-area shape of each spectrum's response
 
     def __post_init__(self) -> None:
         check_int("n_bins", self.n_bins, 2, 16384)
@@ -85,6 +97,26 @@ class ModelConfig(DictConfig):
         check_int("n_energy_freqs", self.n_energy_freqs, 1, 64)
         check_choice("input_transform", self.input_transform, INPUT_TRANSFORMS)
         check_choice("loss_norm", self.loss_norm, LOSS_NORMS)
+        check_choice("instrument", self.instrument, INSTRUMENTS)
+        check_float("photon_e_min", self.photon_e_min, 0.0, 100.0, lo_open=True)
+        check_float("photon_e_max", self.photon_e_max, self.photon_e_min, 100.0, lo_open=True)
+        check_int("n_photon_bins", self.n_photon_bins, 2, 8192)
+        if not isinstance(self.response_input, bool):
+            raise ConfigError(f"response_input={self.response_input!r}: must be true or false")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        """Configs saved before the instrument-aware model have no ``instrument``: they decode counts."""
+        return super().from_dict({"instrument": "none", **d})
+
+    @property
+    def folds(self) -> bool:
+        return self.instrument == "fold"
+
+    @property
+    def n_decoded(self) -> int:
+        """Length of the decoder's output: photon-grid bins when folding, channel-grid bins otherwise."""
+        return self.n_photon_bins if self.folds else self.n_bins
 
     @property
     def n_tokens(self) -> int:

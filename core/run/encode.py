@@ -3,6 +3,9 @@
 Files written into the run folder (named in ``core.run.folder``; docs/formats.md): latents.npy, encoded.json,
 map_umap.npy, map_pca.npy, map_placement.npz (``core.maps.projector.MapProjector``), recon_error.npy, and
 reconstructions.npy on demand.
+
+Responses: a model with ``instrument="fold"`` sees every spectrum through its own response (the dataset's
+``responses.npz``, ``dataset_instrument``); ``instrument``/``index`` None means the model's reference response.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from core.maps.projector import MapProjector
 from core.maps.quality import map_trustworthiness
 from core.parallel import run_chunks
 from core.model.autoencoder import SpectrumAutoencoder
+from core.model.instrument import Instrument, instrument_for
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
 
 
@@ -26,23 +30,53 @@ def _batches(n: int, size: int) -> range:
     return range(0, n, size)
 
 
+def dataset_instrument(model: SpectrumAutoencoder, ds: Dataset) -> tuple[Instrument | None, np.ndarray | None]:
+    """(Instrument on the model's device, response index per row) for a dataset; (None, None) for "none" models."""
+    if not model.config.folds:
+        return None, None
+    device = next(model.parameters()).device
+    instrument, index = instrument_for(ds.responses, len(ds.catalog), model.photon_edges.cpu().numpy(),
+                                       ds.energy_edges)
+    return instrument.to(device), index
+
+
+def _index(index: np.ndarray | None, i: int, size: int, device) -> torch.Tensor | None:
+    return None if index is None else torch.as_tensor(np.asarray(index[i:i + size], dtype=np.int64), device=device)
+
+
 @torch.no_grad()
 def encode_spectra(model: SpectrumAutoencoder, counts: np.ndarray, background: np.ndarray,
-                   weights: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
-    """Latents (N, D) float32 of spectra (N, B), encoded in batches on the model's device."""
+                   weights: np.ndarray | None = None, batch_size: int = 2048, instrument: Instrument | None = None,
+                   index: np.ndarray | None = None) -> np.ndarray:
+    """Latents (N, D) float32 of spectra (N, B) seen through responses ``index`` of ``instrument``, encoded in
+    batches on the model's device."""
     device = next(model.parameters()).device
     model.eval()
     out = []
     for i in _batches(len(counts), batch_size):
-        args = [torch.as_tensor(np.array(a[i:i + batch_size], dtype=np.float32), device=device)
-                for a in (counts, background) + ((weights,) if weights is not None else ())]
-        out.append(model.encode(*args).cpu().numpy())
+        c, b = (torch.as_tensor(np.array(a[i:i + batch_size], dtype=np.float32), device=device)
+                for a in (counts, background))
+        w = None if weights is None else torch.as_tensor(np.array(weights[i:i + batch_size], dtype=np.float32),
+                                                         device=device)
+        out.append(model.encode(c, b, w, instrument, _index(index, i, batch_size, device)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.latent_dim), np.float32)
 
 
 @torch.no_grad()
+def counts_shapes(model: SpectrumAutoencoder, latents: np.ndarray, instrument: Instrument | None = None,
+                  index: np.ndarray | None = None, batch_size: int = 2048) -> np.ndarray:
+    """Decoded source counts shapes (N, B) float32 through each row's response, rows summing to 1."""
+    device = next(model.parameters()).device
+    model.eval()
+    out = [model.counts_shape(torch.as_tensor(np.asarray(latents[i:i + batch_size], dtype=np.float32), device=device),
+                              instrument, _index(index, i, batch_size, device)).cpu().numpy()
+           for i in _batches(len(latents), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, model.config.n_bins), np.float32)
+
+
+@torch.no_grad()
 def decode_latents(model: SpectrumAutoencoder, latents: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-    """Decoded source shapes (N, B) float32, rows summing to 1."""
+    """Decoded source counts shapes (N, B) float32 through the model's reference response, rows summing to 1."""
     device = next(model.parameters()).device
     model.eval()
     out = [model.decode(torch.as_tensor(latents[i:i + batch_size], device=device)).cpu().numpy()
@@ -59,20 +93,23 @@ def reconstruction_errors(shapes: np.ndarray, ds: Dataset, rows: slice = slice(N
 
 
 @lru_cache(maxsize=2)
-def _worker_inputs(run_dir: str, data_dir: str, device: str) -> tuple[SpectrumAutoencoder, Dataset]:
-    """The model and the (memory-mapped) dataset, loaded once per process."""
-    return RunFolder(run_dir).load_model(device), load_dataset(Path(data_dir))
+def _worker_inputs(run_dir: str, data_dir: str, device: str):
+    """The model, the (memory-mapped) dataset and its responses on the model's device, once per process."""
+    model, ds = RunFolder(run_dir).load_model(device), load_dataset(Path(data_dir))
+    return model, ds, *dataset_instrument(model, ds)
 
 
 def encode_chunk(task: tuple[str, str, str, int, int, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(latents, reconstruction errors, decoded shapes or None) of the dataset rows [start, stop)."""
+    """(latents, reconstruction errors, decoded counts shapes or None) of the dataset rows [start, stop), each
+    spectrum seen through its own response."""
     run_dir, data_dir, device, start, stop, want_shapes = task
-    model, ds = _worker_inputs(run_dir, data_dir, device)
+    model, ds, instrument, index = _worker_inputs(run_dir, data_dir, device)
     rows = slice(start, stop)
     w = None if ds.weights is None else ds.weights[rows]
-    latents = encode_spectra(model, ds.spectra[rows], ds.background[rows], w)
-    decoded = decode_latents(model, latents)
-    return latents, reconstruction_errors(decoded, ds, rows), decoded if want_shapes else None
+    idx = None if index is None else index[rows]
+    latents = encode_spectra(model, ds.spectra[rows], ds.background[rows], w, instrument=instrument, index=idx)
+    shapes = counts_shapes(model, latents, instrument, idx)
+    return latents, reconstruction_errors(shapes, ds, rows), shapes if want_shapes else None
 
 
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,

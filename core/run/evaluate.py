@@ -31,7 +31,7 @@ from core.evaluation.classification import N_TREES
 from core.evaluation.comparison import classification_measures, instrument_measures, regression_measures
 from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 from core.evaluation.report import format_table  # noqa: F401  (the command prints it)
-from core.run.encode import decode_latents, encode_spectra
+from core.run.encode import counts_shapes, dataset_instrument, encode_spectra
 from core.run.folder import METRICS, RunFolder
 from core.spectra.hardness import HARDNESS_COLUMNS
 
@@ -44,7 +44,14 @@ def run_latents(run: RunFolder, ds: Dataset, model) -> np.ndarray:
         return run.load_latents(ds)
     except DatasetError:
         pass  # not encoded, or encoded on another dataset: encode this one now
-    return encode_spectra(model, ds.spectra, ds.background, ds.weights)
+    instrument, index = dataset_instrument(model, ds)
+    return encode_spectra(model, ds.spectra, ds.background, ds.weights, instrument=instrument, index=index)
+
+
+def autoencoder_shapes(model, ds: Dataset, latent: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Decoded counts shapes of ``rows``, each through its own response (the dataset's responses.npz)."""
+    instrument, index = dataset_instrument(model, ds)
+    return counts_shapes(model, latent[rows].astype(np.float32), instrument, None if index is None else index[rows])
 
 
 def _rows(ds: Dataset, rows: np.ndarray, arr: np.ndarray | None) -> np.ndarray | None:
@@ -144,7 +151,7 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     latent = run_latents(run, ds, model).astype(np.float64)
     pca, floor_choice = fit_baseline(ds, train, val)
     features = feature_sets.build(ds, latent, pca)  # pca None: fewer training spectra than components, no pca8
-    shapes = decode_latents(model, latent.astype(np.float32))
+    shapes = autoencoder_shapes(model, ds, latent, everything)  # through each row's own response
     class_rows = test if classification_split == "test" else everything
     metrics: dict[str, Any] = {
         "run": str(run.path.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,

@@ -40,6 +40,8 @@ from core.errors import ConfigError, DatasetError
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import save_model
 from core.model.config import DictConfig, ModelConfig, check_choice, check_float, check_int
+from core.model.consistency import consistency_loss
+from core.model.instrument import Instrument, instrument_for
 from core.run.folder import CHECKPOINT, CONFIG, WEIGHTS, RunFolder
 
 RESUME_IGNORES = ("device", "threads")  # training settings that may change between a crash and its resume
@@ -62,6 +64,7 @@ class TrainConfig(DictConfig):
     split_max: float = 0.8
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
+    consistency_weight: float = 0.0  # weight of the consistency loss (core.model.consistency); 0 = off
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -75,6 +78,7 @@ class TrainConfig(DictConfig):
         check_int("patience", self.patience, 1, 100000)
         check_int("min_counts", self.min_counts, 0, 10**9)
         check_int("threads", self.threads, 0, 1024)
+        check_float("consistency_weight", self.consistency_weight, 0.0, 1e3)
         check_float("split_min", self.split_min, 0.0, 1.0, lo_open=True)
         check_float("split_max", self.split_max, self.split_min, 1.0)
         if self.count_split and self.split_max >= 1.0:
@@ -102,8 +106,10 @@ def lr_at(step: float, steps_per_epoch: int, tc: TrainConfig) -> float:
     return tc.lr * (tc.min_lr_ratio + (1 - tc.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * frac)))
 
 
-def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """(counts, background, weights) of one split as (n, B) float32 tensors, faint-beyond-use spectra left out."""
+def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device,
+                  response_index: np.ndarray) -> tuple[torch.Tensor, ...]:
+    """(counts, background, weights) of one split as (n, B) float32 tensors and each row's response index (n,),
+    faint-beyond-use spectra left out."""
     idx = ds.split_index(split)
     w_all = ds.bin_weights()
     counts = np.asarray(ds.spectra[idx], dtype=np.float32)
@@ -111,7 +117,8 @@ def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device
     keep = (counts * weights).sum(axis=1) >= max(min_counts, 1)
     if not keep.any():
         raise DatasetError(f"{ds.path}: no {split} spectra with at least {max(min_counts, 1)} counts")
-    arrays = (counts[keep], np.asarray(ds.background[idx], dtype=np.float32)[keep], weights[keep])
+    arrays = (counts[keep], np.asarray(ds.background[idx], dtype=np.float32)[keep], weights[keep],
+              np.asarray(response_index[idx], dtype=np.int64)[keep])
     return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
@@ -129,26 +136,32 @@ def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
 
 
 def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
-               tc: TrainConfig, gen: np.random.Generator | None, per_spectrum: bool = False) -> torch.Tensor:
+               index: torch.Tensor, tc: TrainConfig, gen: np.random.Generator | None, instrument: Instrument,
+               per_spectrum: bool = False) -> torch.Tensor:
     if tc.count_split and gen is not None:
         (c_in, b_in), target = thin_counts(counts, background, tc, gen)
     else:
         c_in, b_in, target = counts, background, None
     if per_spectrum:
-        return model.spectrum_loss(c_in, b_in, weights, target)
-    return model.loss(c_in, b_in, weights, target)
+        return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
+    if tc.consistency_weight == 0 or gen is None or not model.config.folds:
+        return model.loss(c_in, b_in, weights, target, instrument, index)
+    z = model.encode(c_in, b_in, weights, instrument, index)
+    t_counts, t_bkg = (c_in, b_in) if target is None else target
+    recon = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
+    return recon + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
 
 
 @torch.no_grad()
 def evaluate_loss(model: SpectrumAutoencoder, data: tuple[torch.Tensor, ...], batch_size: int,
-                  tc: TrainConfig) -> float:
+                  tc: TrainConfig, instrument: Instrument) -> float:
     """Validation loss: the mean per-spectrum loss (whatever ``loss_norm`` is), on one fixed count thinning."""
     model.eval()
     gen = np.random.default_rng([tc.seed, 1])
     total, n = 0.0, 0
     for i in range(0, len(data[0]), batch_size):
         batch = [t[i:i + batch_size] for t in data]
-        total += float(batch_loss(model, *batch, tc, gen, per_spectrum=True).sum())
+        total += float(batch_loss(model, *batch, tc, gen, instrument, per_spectrum=True).sum())
         n += len(batch[0])
     return total / max(n, 1)
 
@@ -193,13 +206,24 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
             if progress:
                 print(f"{run.path}: training already finished (best epoch {ckpt['best_epoch']}); nothing to do")
             return run.path
-    run.write_json(CONFIG, {"model": mc.to_dict(), "train": tc.to_dict(), "dataset": str(ds.path.resolve()),
-                            "dataset_sha256": ds.fingerprint, "dataset_info": ds.info})
-
-    train_data = split_tensors(ds, "train", tc.min_counts, device)
-    val_data = split_tensors(ds, "val", tc.min_counts, device)
     torch.manual_seed(tc.seed)
     model = SpectrumAutoencoder(mc, energy_edges=ds.energy_edges).to(device)
+    if mc.folds:
+        instrument, resp_index = instrument_for(ds.responses, len(ds.catalog), model.photon_edges.cpu().numpy(),
+                                                ds.energy_edges)
+    else:
+        instrument = Instrument(np.eye(ds.n_bins), ds.energy_edges, ds.energy_edges)  # unused by "none" models
+        resp_index = np.zeros(len(ds.catalog), dtype=np.int64)
+    instrument = instrument.to(device)
+    responses_note = (f"{ds.responses.n_responses} responses (responses.npz)" if ds.responses is not None else
+                      "none stored: the nominal response (photon spectrum = counts spectrum)")
+    run.write_json(CONFIG, {"model": mc.to_dict(), "train": tc.to_dict(), "dataset": str(ds.path.resolve()),
+                            "dataset_sha256": ds.fingerprint, "dataset_info": ds.info, "responses": responses_note})
+
+    train_data = split_tensors(ds, "train", tc.min_counts, device, resp_index)
+    val_data = split_tensors(ds, "val", tc.min_counts, device, resp_index)
+    if mc.folds:  # the response a latent is decoded through when no spectrum gives one (latent traversal)
+        model.reference_matrix.copy_(instrument.mean_matrix(train_data[3]))
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     history: list[dict[str, float]] = []
     start_epoch, best_val, best_epoch = 0, math.inf, -1
@@ -232,14 +256,14 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 for group in opt.param_groups:
                     group["lr"] = lr
                 idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
-                loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen)
+                loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen, instrument)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if tc.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
                 opt.step()
                 total += float(loss.detach()) * len(idx)
-            val = evaluate_loss(model, val_data, 4 * tc.batch_size, tc)
+            val = evaluate_loss(model, val_data, 4 * tc.batch_size, tc, instrument)
             row = {"epoch": epoch + 1, "train_loss": total / n_train, "val_loss": val, "lr": lr,
                    "seconds": time.perf_counter() - t0}
             history.append(row)

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 import core
 from core.data.dataset import DatasetFolderWriter
+from core.data.responses import ResponseCollector
 from core.spectra.energy import EnergyGrid
 from core.simulate.families import fit_parameters, model_photons
 from core.simulate.population import draw_significance, load_population
@@ -111,5 +112,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
                                   "each divided by the band's mean ARF (area_s/m/h, cm2)"},
             "software": {"core": core.__version__, "numpy": np.__version__},
         }
-        w.finish(table, grid.edges, info)
+        stored = ResponseCollector(grid.edges)  # each row's response, for the instrument-aware model
+        order = [stored.add_folded(r.name, r.photon_arf, r.photon_rmf) for r in responses]
+        w.finish(table, grid.edges, info, stored.build(np.asarray(order)[resp_index]))
     return Path(out)

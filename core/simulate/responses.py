@@ -11,6 +11,7 @@ from core.data.fetch import fetch
 from core.io import read_spectrum
 from core.io.assemble import channel_bins, rebin
 from core.io.response import read_arf, read_rmf
+from core.spectra.response_grid import PhotonGrid, fold_response
 
 CSC_RESPONSES = (  # (name, stem) in the data registry's responses/ folder
     ("1575 ACIS-S 2001", "acisf01575_001N001_r0085", ".fits.gz"),
@@ -30,6 +31,8 @@ class FoldedResponse:
     background: np.ndarray  # (B,) expected background counts in the source region over ``exposure``
     background_ratio: float  # source-region / background-region area (BACKSCAL ratio)
     band_area: dict[str, float]  # mean ARF (cm2) in the CSC s, m, h bands
+    photon_arf: np.ndarray  # (E',) cm2 on the model's photon grid (core.spectra.response_grid.PhotonGrid)
+    photon_rmf: np.ndarray  # (E', B) redistribution from the photon grid onto the energy grid
 
 
 @lru_cache(maxsize=4)
@@ -46,7 +49,8 @@ def load_csc_responses(grid: EnergyGrid) -> tuple[FoldedResponse, ...]:
         smooth = np.convolve(np.pad(spec.background, 2, mode="edge"), kernel, mode="valid")
         smooth *= spec.background.sum() / max(smooth.sum(), 1e-12)
         out.append(FoldedResponse(name, arf.energ_lo, arf.energ_hi, matrix, spec.exposure, smooth,
-                                  spec.meta["background_scale"], spec.band_area))
+                                  spec.meta["background_scale"], spec.band_area,
+                                  *fold_response(arf, rmf, PhotonGrid().edges, grid.edges)))
     lo = out[0].energy_lo
     for r in out[1:]:
         assert np.allclose(r.energy_lo, lo), "CSC responses must share one energy grid"

@@ -137,10 +137,25 @@ def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:
     return grid
 
 
+def spectrum_instrument(spectrum, model):
+    """(Instrument, index) of an uploaded spectrum's own ARF x RMF on the model's grids; (None, None) for models
+    that decode counts."""
+    if not model.config.folds:
+        return None, None
+    from core.data.responses import spectrum_response
+    from core.model.instrument import Instrument
+    from core.spectra.response_grid import PhotonGrid
+
+    c = model.config
+    arf, rmf = spectrum_response(spectrum, PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins))
+    pe = model.photon_edges.cpu().numpy()
+    return Instrument(arf[:, None] * rmf, pe, spectrum.grid.edges), np.zeros(1, dtype=np.int64)
+
+
 def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> UploadedSpectrum:
     """Encode a spectrum with the run's model, place it on the saved maps, find its latent neighbours."""
     from core.evaluation.measures import predicted_counts
-    from core.run.encode import decode_latents, encode_spectra
+    from core.run.encode import counts_shapes, encode_spectra
     from core.run.folder import RunFolder
 
     counts = np.asarray(spectrum.counts, dtype=np.float32)[None]
@@ -152,8 +167,9 @@ def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> Upload
     if float((counts * w).sum()) <= 0:
         raise SpectrumError(spectrum.path, "no counts in the good channels between "
                                            f"{spectrum.grid.e_min}-{spectrum.grid.e_max} keV; nothing to encode")
-    z = encode_spectra(model, counts, bkg, w)
-    shape = decode_latents(model, z)
+    instrument, index = spectrum_instrument(spectrum, model)
+    z = encode_spectra(model, counts, bkg, w, instrument=instrument, index=index)
+    shape = counts_shapes(model, z, instrument, index)
     pred = predicted_counts(shape, counts, bkg, w)[0]
     coords = {name: xy[0] for name, xy in RunFolder(run_dir).load_projector().transform(z).items()}
     rows, dist = index.neighbours_of_vector(z[0], k)

@@ -8,20 +8,18 @@ import streamlit as st
 from explorer.logic import links
 from explorer.logic.neighbours import neighbour_table
 from explorer.logic.runs import RunView
-from explorer.logic.spectra import spectrum_table
+from explorer.logic.spectra import row_counts_shape, spectrum_table, unfolded_spectrum
 from core.evaluation.measures import predicted_counts
 from explorer.ui import common, figures
 
 
 def decoded_shape(run: RunView, row: int) -> np.ndarray:
     """The decoded source shape (B,) of a source: stored reconstructions when encode wrote them, else the
-    model decodes the stored latent."""
+    model decodes the stored latent (through the source's own response)."""
     if run.reconstructions is not None:
         return np.asarray(run.reconstructions[row], dtype=float)
-    from core.run.encode import decode_latents
-
     model = common.get_model(*common.run_key(run))
-    return decode_latents(model, np.asarray(run.latents[row:row + 1], dtype=np.float32))[0].astype(float)
+    return row_counts_shape(model, run.dataset, row, run.latents[row])
 
 
 def source_table(run: RunView, row: int) -> pd.DataFrame:
@@ -48,8 +46,38 @@ def link_buttons(name: str) -> None:
         cols[1].link_button("SIMBAD", simbad, icon=":material/open_in_new:")
 
 
+UNFOLDED_VIEWS = {"counts": None, "photons": "flux", "E·F(E)": "eflux"}
+
+
+def render_unfolded(run: RunView, row: int, column: str, *, height: int, key: str) -> None:
+    """The unfolded spectrum (issue 8): photons cm-2 s-1 keV-1 or E·F(E), data and the decoded photon model."""
+    import plotly.graph_objects as go
+
+    try:
+        model_t, data = unfolded_spectrum(common.get_model(*common.run_key(run)), run.dataset, row, run.latents[row])
+    except ValueError as exc:
+        st.info(str(exc))
+        return
+    d = data[data["good"] & np.isfinite(data[column])]
+    unit = "photons cm⁻² s⁻¹ keV⁻¹" if column == "flux" else "E·F(E), keV cm⁻² s⁻¹ keV⁻¹"
+    fig = go.Figure([go.Scatter(x=d["energy"], y=d[column], mode="markers", name="data (unfolded)",
+                                error_y=dict(type="data", array=d["err_hi" if column == "flux" else "eerr_hi"],
+                                             arrayminus=d["err_lo" if column == "flux" else "eerr_lo"])),
+                     go.Scatter(x=model_t["energy"], y=model_t[column], mode="lines", name="decoded model")])
+    sim = " · SIMULATED data" if bool(run.sources.iloc[row].get("simulated", False)) else ""
+    fig.update_layout(height=height, xaxis=dict(type="log", title="energy (keV)"), yaxis=dict(type="log", title=unit),
+                      title=f"{run.sources.iloc[row]['name']}: unfolded through its own response{sim}")
+    st.plotly_chart(fig, key=f"{key}_unfolded", width="stretch")
+    st.caption("Unfolded as XSPEC's ufspec: the model's flux at each bin times data / folded model. The decoded "
+               "model is the photon spectrum before the ARF x RMF; it depends on the model, as any unfolding does.")
+
+
 def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "spec") -> None:
     r = run.sources.iloc[row]
+    view = st.segmented_control("spectrum", list(UNFOLDED_VIEWS), default="counts", key=f"{key}_view")
+    if UNFOLDED_VIEWS.get(view):
+        render_unfolded(run, row, UNFOLDED_VIEWS[view], height=height, key=key)
+        return
     log_y = st.toggle("log counts axis", key=f"{key}_log", value=False)
     table = source_table(run, row)
     st.plotly_chart(figures.spectrum_figure(table, title=_title(r), simulated=bool(r.get("simulated", False)),
