@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import scipy.sparse
 
 from core.data.dataset import load_dataset, write_dataset
 from core.data.responses import RESPONSES_FILE, ResponseCollector
