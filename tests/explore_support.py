@@ -87,7 +87,7 @@ def make_explore_run(root: Path, n: int = 400, epochs: int = 2) -> tuple[Path, P
     encode_run(run, data)
     from core.run.evaluate import evaluate_run
 
-    evaluate_run(run, data)  # metrics.json, for the run page
+    evaluate_run(run, data, n_repeats=2, n_trees=10)  # metrics.json, for the run page (cheap settings: a fixture)
     return data, run
 
 

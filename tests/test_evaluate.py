@@ -104,6 +104,7 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
             assert np.isfinite(saved["reconstruction"][model][measure])
     assert saved["reconstruction"]["pca8"]["floor_choice"]["split"] == "val"
     assert saved["reconstruction"]["pca8"]["floor"] in FLOOR_CANDIDATES
+    assert saved["reconstruction"]["pca8"]["deviance_floor"] in FLOOR_CANDIDATES
     for task in ("eight_class", "agn_vs_compact"):
         res = saved["classification"][task]
         for proto in ("kmeans", "kmeans_hungarian", "kmeans_2k", "kmeans_4k", "supervised"):

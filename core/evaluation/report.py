@@ -66,8 +66,8 @@ def format_table(m: dict[str, Any]) -> str:
         lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
     p8 = m["reconstruction"].get("pca8", {})
     if "floor_choice" in p8:
-        lines.append(f"PCA-8 floor {p8['floor']:g}, chosen on the validation split by "
-                     f"{p8['floor_choice']['criterion']}")
+        lines.append(f"PCA-8 floors chosen on the validation split: {p8['floor']:g} for the KL, "
+                     f"{p8['deviance_floor']:g} for the deviance")
     present = set().union(*(res["supervised"] for res in m["classification"].values())) if m["classification"] else set()
     feats = [f for f in feature_sets.COMPARED + feature_sets.REFERENCES if f in present]
     if m["classification"]:

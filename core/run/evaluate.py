@@ -66,8 +66,9 @@ def reconstruction_measures(ds: Dataset, ae_shapes: np.ndarray, rows: np.ndarray
     counts, bkg = np.asarray(ds.spectra[rows]), np.asarray(ds.background[rows])
     shapes_in = net_shapes(counts, bkg, w)
     models = {"autoencoder": ae_shapes}
+    dev_floor = (floor_choice or {}).get("best", {}).get("deviance_per_bin")
     if pca is not None:
-        models["pca8"] = pca.reconstruct(shapes_in)
+        models["pca8"] = pca.reconstruct(shapes_in)  # at its KL floor; the deviance at its own floor below
         models["mean"] = MeanShape(pca.floor).fit(net_shapes(ds.spectra[fit_rows], ds.background[fit_rows],
                                                              _rows(ds, fit_rows, ds.weights))).reconstruct(shapes_in)
     truth = _rows(ds, rows, ds.truth)
@@ -75,14 +76,19 @@ def reconstruction_measures(ds: Dataset, ae_shapes: np.ndarray, rows: np.ndarray
         models["truth"] = truth / np.maximum(truth.sum(axis=1, keepdims=True), 1e-300)
     out: dict[str, dict[str, Any]] = {}
     for name, shapes in models.items():
-        dev = deviance_per_bin(counts, predicted_counts(shapes, counts, bkg, w), w)
+        if name == "pca8" and dev_floor is not None:
+            shapes_dev = pca.reconstruct(shapes_in, floor=dev_floor)
+        else:
+            shapes_dev = shapes
+        dev = deviance_per_bin(counts, predicted_counts(shapes_dev, counts, bkg, w), w)
         m: dict[str, Any] = {"deviance_per_bin": float(np.mean(dev)), "n": int(len(rows))}
         if truth is not None:
             kl = kl_to_truth(truth, shapes)
             m.update(kl_to_truth=float(np.nanmean(kl)), kl_to_truth_median=float(np.nanmedian(kl)))
         out[name] = m
     if pca is not None:
-        out["pca8"].update(floor=pca.floor, **({"floor_choice": floor_choice} if floor_choice else {}))
+        out["pca8"].update(floor=pca.floor, deviance_floor=pca.floor if dev_floor is None else dev_floor,
+                           **({"floor_choice": floor_choice} if floor_choice else {}))
         ae, p8 = out["autoencoder"], out["pca8"]
         ae["deviance_ratio_to_pca8"] = ae["deviance_per_bin"] / p8["deviance_per_bin"]
         if "kl_to_truth" in ae:
@@ -117,11 +123,10 @@ def fit_baseline(ds: Dataset, train: np.ndarray, val: np.ndarray) -> tuple[PCASh
     pca = feature_sets.fit_pca(ds, train)
     if len(val) == 0:
         return pca, None
-    floor, table = choose_floor(pca, ds.spectra[val], ds.background[val], _rows(ds, val, ds.weights),
-                                _rows(ds, val, ds.truth))
-    pca.floor = floor
-    return pca, {"split": "val", "criterion": "kl_to_truth" if ds.truth is not None else "deviance_per_bin",
-                 "default": SHAPE_FLOOR, "by_floor": table}
+    best, table = choose_floor(pca, ds.spectra[val], ds.background[val], _rows(ds, val, ds.weights),
+                               _rows(ds, val, ds.truth))
+    pca.floor = best.get("kl_to_truth", best["deviance_per_bin"])
+    return pca, {"split": "val", "best": best, "default": SHAPE_FLOOR, "by_floor": table}
 
 
 def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_split: str = "all",
