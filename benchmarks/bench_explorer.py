@@ -127,13 +127,13 @@ def measure(run: Path, loads: int, clicks: int) -> dict:
         for k in range(clicks):
             before = page.evaluate(JS_SPECTRUM_TITLE)
             pt = page.evaluate(browser.JS_MAP_POINT, 37 * k + 11)
-            if pt["picked_name"] and before and before.startswith(pt["picked_name"]):
+            if pt["picked_name"] and before and pt["picked_name"] in before:
                 continue  # that source is already open: the title would not change
             t0 = time.perf_counter()
             page.mouse.click(pt["x"], pt["y"])
             _wait_title_change(page, before)
             click_times.append(time.perf_counter() - t0)
-            assert page.evaluate(JS_SPECTRUM_TITLE).startswith(pt["picked_name"]), "the wrong source opened"
+            assert pt["picked_name"] in page.evaluate(JS_SPECTRUM_TITLE), "the wrong source opened"
             browser.wait_idle(page)
         out["click_median_s"] = statistics.median(click_times)
         out["click_max_s"] = max(click_times)

@@ -25,7 +25,7 @@ const CSS = `
 .xle-scatter .xle-tools { position: absolute; right: 0; top: 0; display: flex; gap: 4px; }
 .xle-scatter .xle-tools button { font-size: 12px; padding: 2px 6px; border: 1px solid #ccc; background: #fff;
   border-radius: 4px; cursor: pointer; }
-.xle-scatter .xle-axis { position: absolute; color: #555; }
+.xle-scatter .xle-axis { position: absolute; color: #555; pointer-events: none; }
 .xle-scatter .xle-tip { position: absolute; pointer-events: none; background: rgba(255,255,255,0.92);
   border: 1px solid #bbb; padding: 2px 6px; border-radius: 3px; display: none; white-space: nowrap; }
 .xle-scatter .xle-note { position: absolute; left: 8px; bottom: 20px; color: #b00; }`;
@@ -91,7 +91,6 @@ class MapView {
       this.view = views.get(pos.key) || null;
       this.xTitle.textContent = pos.meta.titles[0];
       this.yTitle.textContent = pos.meta.titles[1];
-      this.flags = null;
       vis = true;
     }
     if (colour !== this.colour) {
@@ -186,6 +185,7 @@ class MapView {
       this.renderer.draw(clipOf(this.view, this.W, this.H), this.pointSize() * this.dpr);
       drawOverlay(this);
       this.drawCount++;
+      performance.mark("xle:drawn"); // (... and was drawn)
       this.root.dataset.drawn = String(this.drawCount);
       this.root.dataset.n = String(this.n);
       this.root.dataset.colour = this.colour.key;
@@ -244,6 +244,7 @@ class MapView {
       this.shape = null;
       if (!s.moved) return drawOverlay(this);
       const idx = this.mode === "box" ? inBox(this, s.at, at) : inPolygon(this, path);
+      if (!idx.length) return drawOverlay(this); // an empty box keeps the selection, as a stray drag should
       this.selectLocal(idx);
       this.send("select", { ...encodeIndices(idx, this.n), kind: this.mode, pos: this.pos.key });
     });
@@ -308,6 +309,7 @@ class MapView {
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
+  performance.mark("xle:data"); // timings for benchmarks/bench_explorer.py (the payload arrived ...)
   let view = instances.get(parentElement);
   try {
     if (!view) { view = new MapView(parentElement); instances.set(parentElement, view); }
