@@ -80,11 +80,13 @@ def _colour_change(page, option: str) -> float:
     return dt
 
 
-def _box_to_table(page) -> tuple[float, int]:
+def _box_to_table(page, frac: tuple[float, float, float, float]) -> tuple[float, int]:
     browser.choose_mouse_mode(page, "box")
     box = page.evaluate(f"""() => {{ const r = document.querySelector('{browser.MAP} .xle-plot')
       .getBoundingClientRect(); return {{x: r.left, y: r.top, w: r.width, h: r.height}}; }}""")
-    x0, y0, x1, y1 = box["x"] + 0.3 * box["w"], box["y"] + 0.3 * box["h"], box["x"] + 0.7 * box["w"], box["y"] + 0.7 * box["h"]
+    fx0, fy0, fx1, fy1 = frac
+    x0, y0, x1, y1 = (box["x"] + fx0 * box["w"], box["y"] + fy0 * box["h"], box["x"] + fx1 * box["w"],
+                      box["y"] + fy1 * box["h"])
     page.mouse.move(x0, y0)
     page.mouse.down()
     page.mouse.move(x1, y1, steps=10)
@@ -100,7 +102,15 @@ def _box_to_table(page) -> tuple[float, int]:
     return dt, n
 
 
-def measure(run: Path, loads: int, clicks: int) -> dict:
+def _name_of(run: Path):
+    """Row -> name, read from the run's catalog (the map sends names only up to 200,000 points)."""
+    from explorer.logic.runs import load_run
+
+    names = load_run(run).sources["name"].astype(str).to_numpy()
+    return lambda row: names[row]
+
+
+def measure(run: Path, loads: int, clicks: int, box: tuple[float, float, float, float]) -> dict:
     from playwright.sync_api import sync_playwright
 
     log = Path("/tmp") / f"bench_streamlit_{run.name}.log"
@@ -124,9 +134,13 @@ def measure(run: Path, loads: int, clicks: int) -> dict:
         out["map_cold_s"] = map_times[0]
         out["map_warm_s"] = statistics.median(map_times[1:]) if loads > 1 else float("nan")
         click_times = []
+        name_of = None
         for k in range(clicks):
             before = page.evaluate(JS_SPECTRUM_TITLE)
             pt = page.evaluate(browser.JS_MAP_POINT, 37 * k + 11)
+            if pt["picked_name"] is None:
+                name_of = name_of or _name_of(run)
+                pt["picked_name"] = str(name_of(pt["picked_row"]))
             if pt["picked_name"] and before and pt["picked_name"] in before:
                 continue  # that source is already open: the title would not change
             t0 = time.perf_counter()
@@ -140,7 +154,7 @@ def measure(run: Path, loads: int, clicks: int) -> dict:
         out["click_first_s"] = click_times[0]
         out["colour_to_value_s"] = _colour_change(page, "hardness hard_hs")
         out["colour_to_class_s"] = _colour_change(page, "class")
-        out["box_to_table_s"], out["box_selected"] = _box_to_table(page)
+        out["box_to_table_s"], out["box_selected"] = _box_to_table(page, box)
         b.close()
     out["server_peak_rss_gb"] = stats.get("peak_rss_gb", float("nan"))
     return out
@@ -153,11 +167,14 @@ def main() -> int:
     ap.add_argument("--n-large", type=int, default=100_000, help="size of the large dataset (default 100000)")
     ap.add_argument("--loads", type=int, default=3, help="page loads per run (first is cold)")
     ap.add_argument("--clicks", type=int, default=5, help="points clicked per run")
+    ap.add_argument("--box", default="0.3,0.3,0.7,0.7",
+                    help="the selection box, fractions of the plot: x0,y0,x1,y1 (default the middle)")
     args = ap.parse_args()
     runs = [args.run]
     if args.with_100k:
         runs.append(prepare_100k(args.run, args.n_large))
-    results = [measure(r, args.loads, args.clicks) for r in runs]
+    box = tuple(float(v) for v in args.box.split(","))
+    results = [measure(r, args.loads, args.clicks, box) for r in runs]
     print(f"\n{'run':<14}{'points':>10}{'map cold':>10}{'map warm':>10}{'click 1st':>10}{'click med':>10}"
           f"{'click max':>10}{'→ value':>9}{'→ class':>9}{'box→table':>10}{'selected':>10}")
     for r in results:

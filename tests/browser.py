@@ -28,7 +28,8 @@ JS_MAP_POINT = f"""(i) => {{ const m = document.querySelector('{MAP}').xle;
   const names = m.pos.names ? new TextDecoder().decode(m.pos.names).split("\\n") : null;
   const picked = m.pickAt(p.x - r.left, p.y - r.top);
   return {{x: p.x, y: p.y, index: k, row: m.pos.row[k], name: names ? names[k] : null,
-           picked: picked, picked_name: names && picked >= 0 ? names[picked] : null, n: m.n}}; }}"""
+           picked: picked, picked_row: picked >= 0 ? m.pos.row[picked] : -1,
+           picked_name: names && picked >= 0 ? names[picked] : null, n: m.n}}; }}"""
 # A point of one of ``classes`` that a click at its centre opens (it is the topmost there), inside the plot,
 # with the colour of the canvas pixel under it and the colour of its class in the legend.
 JS_RARE_POINT = f"""(classes) => {{ const m = document.querySelector('{MAP}').xle;

@@ -140,3 +140,25 @@ def test_hidden_legend_class_never_catches_a_click(page, server):
       return i < 0 ? null : m.colour.meta.legend[m.colour.c[i]].name; }}""", pt)
     assert picked != "NS"
     page.locator(f'{browser.MAP} .xle-legend span.item[data-cls="NS"]').click()  # shown again
+
+
+def test_search_hits_are_ringed_and_the_view_zooms_to_them(page, server):
+    page.goto(server)
+    browser.wait_map(page)
+    browser.wait_idle(page)
+    name = page.evaluate(browser.JS_MAP_POINT, 3)["name"]
+    box = page.get_by_placeholder("e.g. 2CXO J0537")
+    box.fill(name[:12])
+    box.press("Enter")
+    button = page.locator(f"{browser.MAP} .xle-tools button", has_text="zoom to")
+    button.wait_for(state="visible")
+    hits = int(re.search(r"zoom to (\d+) hit", button.inner_text()).group(1))
+    assert 1 <= hits <= 400
+    before = page.evaluate(f"() => document.querySelector('{browser.MAP}').xle.view.kx")
+    button.click()
+    after = page.evaluate(f"() => document.querySelector('{browser.MAP}').xle.view.kx")
+    assert after > before  # zoomed in on the hits
+    page.screenshot(path=str(SHOTS / "e2e_7_search_hits.png"), full_page=True)
+    box.fill("")
+    box.press("Enter")
+    browser.wait_idle(page)

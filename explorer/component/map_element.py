@@ -92,7 +92,7 @@ def _last(value: Any) -> Any:
 def _rows_of(run: RunView, ids: list[str]) -> np.ndarray:
     if not len(ids):
         return np.zeros(0, dtype=np.int64)
-    return np.flatnonzero(run.sources["id"].astype(str).isin(ids).to_numpy())
+    return np.flatnonzero(run.sources["id"].isin(list(ids)).to_numpy())
 
 
 def selected_rows(key: str, selected: list[str], run: RunView) -> np.ndarray:
@@ -139,7 +139,7 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
         if not isinstance(ev, dict) or ev.get("pos") != pos_key:
             return
         rows = np.sort(order_now[sc.decode_indices(ev, len(order_now))])
-        ids = run.sources["id"].astype(str).to_numpy()[rows].tolist()
+        ids = run.sources["id"].iloc[rows].astype(str).tolist()
         st.session_state[f"{key}__selrows"] = (ids, rows)
         on_select(ids)
 

@@ -84,12 +84,12 @@ if not selected:
 else:
     rows = selected_rows(MAP_KEY, selected, run)
     table = sources.iloc[rows][[col for col in SHOW_COLUMNS if col in sources.columns]]
-    full = sources.iloc[rows].drop(columns=["row"])
     head = st.columns([1, 1, 1, 1, 3])
     stem = f"{run.name}_selection_{len(table)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
     for i, fmt in enumerate(export.FORMATS):
-        head[i].download_button(f"{fmt}", data=lambda fmt=fmt, full=full: export.to_bytes(full, fmt, meta=meta),
+        head[i].download_button(f"{fmt}", data=lambda fmt=fmt: export.to_bytes(
+                                    sources.iloc[rows].drop(columns=["row"]), fmt, meta=meta),
                                 file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
                                 icon=":material/download:", key=f"dl_{fmt}")
     if head[3].button("Clear selection", icon=":material/close:"):

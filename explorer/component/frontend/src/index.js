@@ -1,34 +1,19 @@
 // The latent map as a Streamlit (components v2) element: WebGL points, legend or colour bar, pan and zoom,
 // click (topmost visible point under the cursor), box and lasso selection, the open source ringed, search hits
 // highlighted. Python sends layers as binary arrays (payload.js); the element keeps them between reruns.
-import { decode, encodeIndices, selectionFlags } from "./payload.js";
+import { decode, selectionFlags } from "./payload.js";
 import { Renderer } from "./gl.js";
-import { pick, inBox, inPolygon, fitView, clipOf } from "./view.js";
+import { pick, fitView, clipOf } from "./view.js";
 import { drawOverlay } from "./overlay.js";
 import { buildLegend } from "./legend.js";
+import { CSS } from "./style.js";
+import { listen } from "./interact.js";
 
 const instances = new WeakMap(); // parentElement -> MapView
 const hiddenClasses = new Map(); // legend classes hidden, per map (survives reruns and page changes)
 const views = new Map(); // layout key -> view (zoom and pan survive a recolouring or a page change)
 
-const CSS = `
-.xle-scatter { position: relative; width: 100%; user-select: none; font: 12px "Source Sans Pro", sans-serif; }
-.xle-scatter canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
-.xle-scatter .xle-plot { position: absolute; left: 0; right: 0; top: 44px; bottom: 18px; }
-.xle-scatter .xle-legend { position: absolute; left: 0; top: 0; right: 170px; height: 42px; overflow: hidden;
-  display: flex; flex-wrap: wrap; gap: 2px 10px; align-items: center; }
-.xle-scatter .xle-legend span.item { cursor: pointer; white-space: nowrap; }
-.xle-scatter .xle-legend span.item.off { opacity: 0.35; text-decoration: line-through; }
-.xle-scatter .xle-legend i { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 4px; }
-.xle-scatter .xle-bar { display: flex; gap: 6px; align-items: center; }
-.xle-scatter .xle-bar b { display: inline-block; width: 160px; height: 10px; }
-.xle-scatter .xle-tools { position: absolute; right: 0; top: 0; display: flex; gap: 4px; }
-.xle-scatter .xle-tools button { font-size: 12px; padding: 2px 6px; border: 1px solid #ccc; background: #fff;
-  border-radius: 4px; cursor: pointer; }
-.xle-scatter .xle-axis { position: absolute; color: #555; pointer-events: none; }
-.xle-scatter .xle-tip { position: absolute; pointer-events: none; background: rgba(255,255,255,0.92);
-  border: 1px solid #bbb; padding: 2px 6px; border-radius: 3px; display: none; white-space: nowrap; }
-.xle-scatter .xle-note { position: absolute; left: 8px; bottom: 20px; color: #b00; }`;
+
 
 function el(tag, cls, parent) {
   const e = document.createElement(tag);
@@ -70,7 +55,7 @@ class MapView {
     this.flags = null; // selection flags (draw order)
     this.selCount = 0;
     this.outline = false;
-    this.listen();
+    listen(this);
     new ResizeObserver(() => this.resize()).observe(this.plot);
   }
 
@@ -162,6 +147,8 @@ class MapView {
     this.redraw();
   }
 
+  keepView() { views.set(this.pos.key, this.view); }
+
   resetView() { this.view = { ...this.home }; views.set(this.pos.key, this.view); this.redraw(); }
 
   zoomTo(idx) {
@@ -203,65 +190,6 @@ class MapView {
   pickAt(px, py) { return pick(this, px, py); }
 
   send(name, value) { if (this.trigger) this.trigger(name, value); }
-
-  listen() {
-    const p = this.plot;
-    let start = null;
-    let path = [];
-    const local = (e) => { const r = p.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
-    p.addEventListener("pointerdown", (e) => {
-      if (!this.pos) return;
-      p.setPointerCapture(e.pointerId);
-      start = { at: local(e), view: { ...this.view }, moved: false };
-      path = [start.at];
-    });
-    p.addEventListener("pointermove", (e) => {
-      if (!this.pos) return;
-      const at = local(e);
-      if (!start) return this.hover(at);
-      const dx = at[0] - start.at[0], dy = at[1] - start.at[1];
-      if (Math.abs(dx) + Math.abs(dy) > 3) start.moved = true;
-      if (this.mode === "click") {
-        if (!start.moved) return;
-        this.view = { ...start.view, cx: start.view.cx - dx / start.view.kx, cy: start.view.cy + dy / start.view.ky };
-        views.set(this.pos.key, this.view);
-        this.redraw();
-      } else {
-        path.push(at);
-        this.shape = this.mode === "box" ? { box: [start.at, at] } : { lasso: path };
-        drawOverlay(this);
-      }
-    });
-    p.addEventListener("pointerup", (e) => {
-      if (!start) return;
-      const s = start;
-      start = null;
-      const at = local(e);
-      if (this.mode === "click") {
-        if (!s.moved) this.click(at);
-        return;
-      }
-      this.shape = null;
-      if (!s.moved) return drawOverlay(this);
-      const idx = this.mode === "box" ? inBox(this, s.at, at) : inPolygon(this, path);
-      if (!idx.length) return drawOverlay(this); // an empty box keeps the selection, as a stray drag should
-      this.selectLocal(idx);
-      this.send("select", { ...encodeIndices(idx, this.n), kind: this.mode, pos: this.pos.key });
-    });
-    p.addEventListener("wheel", (e) => {
-      if (!this.pos) return;
-      e.preventDefault();
-      const [mx, my] = local(e);
-      const f = Math.exp(-e.deltaY * 0.0015);
-      const v = this.view;
-      const dx = (mx - this.W / 2) / v.kx, dy = (this.H / 2 - my) / v.ky;
-      this.view = { cx: v.cx + dx - dx / f, cy: v.cy + dy - dy / f, kx: v.kx * f, ky: v.ky * f };
-      views.set(this.pos.key, this.view);
-      this.redraw();
-    }, { passive: false });
-    p.addEventListener("dblclick", () => this.resetView());
-    p.addEventListener("pointerleave", () => { this.tip.style.display = "none"; });
-  }
 
   click(at) {
     const i = this.pickAt(at[0], at[1]);
