@@ -79,8 +79,10 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     browser.wait_idle(page)
     got = selection_count(page)
     assert got >= 300  # points right on the edge of the plotting area may fall outside the box
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
-    assert page.get_by_role("button", name="FITS").count() == 1
+    page.locator('[data-testid="stDataFrame"]').first.wait_for()  # drawn a moment after the header
+    fits = page.get_by_role("button", name="FITS")
+    fits.wait_for()
+    assert fits.count() == 1, page.locator('[data-testid="stDownloadButton"]').all_inner_texts()
     page.screenshot(path=str(SHOTS / "e2e_3_box_selection_table.png"), full_page=True)
 
     # the selection stays when the colouring changes

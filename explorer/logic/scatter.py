@@ -145,13 +145,19 @@ def mask_layer(mask: np.ndarray, order: np.ndarray) -> Layer:
 def selection_layer(draw_idx: np.ndarray, n: int, outline_max: int = 1000) -> Layer:
     """The selected points (draw indices), in whichever of the two encodings is smaller; ``outline`` tells the
     browser to ring each selected point, only for small selections."""
-    idx = np.unique(np.asarray(draw_idx, dtype=np.int64))
+    idx = _sorted_unique(draw_idx)
     codec, buf = _best_encoding(idx, n)
     return Layer.make("sel", {"codec": codec, "count": int(len(idx)), "outline": bool(0 < len(idx) <= outline_max)},
                       {"data": buf})
 
 
 # ---- selections from the browser ------------------------------------------------------------------------------
+def _sorted_unique(idx) -> np.ndarray:
+    """Sorted distinct int64 indices (np.unique took 2 s for 757,000 sorted indices here, numpy 2.4)."""
+    a = np.sort(np.asarray(idx, dtype=np.int64))
+    return a[np.concatenate(([True], a[1:] != a[:-1]))] if len(a) else a
+
+
 def _best_encoding(idx: np.ndarray, n: int) -> tuple[str, np.ndarray]:
     if len(idx) and (idx.min() < 0 or idx.max() >= n):
         raise ValueError(f"selection indices outside 0..{n - 1}")
@@ -164,7 +170,7 @@ def _best_encoding(idx: np.ndarray, n: int) -> tuple[str, np.ndarray]:
 
 def encode_indices(idx: np.ndarray, n: int) -> dict[str, Any]:
     """Indices as the browser sends them (for tests and for symmetry): {codec, b64, n, count}."""
-    idx = np.unique(np.asarray(idx, dtype=np.int64))
+    idx = _sorted_unique(idx)
     codec, buf = _best_encoding(idx, n)
     return {"codec": codec, "b64": base64.b64encode(buf.tobytes()).decode(), "n": int(n), "count": int(len(idx))}
 
@@ -188,7 +194,7 @@ def decode_indices(event: dict[str, Any], n: int) -> np.ndarray:
         raise ValueError(f"unknown selection codec {codec!r}")
     if len(idx) and idx.max() >= n:
         raise ValueError(f"selection index {int(idx.max())} outside 0..{n - 1}")
-    return np.unique(idx)
+    return _sorted_unique(idx)
 
 
 # ---- the payload --------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from explorer.logic.filters import search
 from explorer.ui import common, source_view
 
 MAP_KEY = "xle_map"
+TABLE_MAX = 20_000
 SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
 
 run = common.page_frame("Latent map", "Each point is a source, placed by its 8 latent values. Click a point to "
@@ -83,9 +84,10 @@ if not selected:
                "stays when you change the colouring or the filters; the table can be downloaded.")
 else:
     rows = selected_rows(MAP_KEY, selected, run)
-    table = sources.iloc[rows][[col for col in SHOW_COLUMNS if col in sources.columns]]
+    # a table of 757,000 rows is a 100 MB message: the first TABLE_MAX are listed, the downloads hold them all
+    table = sources.iloc[rows[:TABLE_MAX]][[col for col in SHOW_COLUMNS if col in sources.columns]]
     head = st.columns([1, 1, 1, 1, 3])
-    stem = f"{run.name}_selection_{len(table)}"
+    stem = f"{run.name}_selection_{len(rows)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
     for i, fmt in enumerate(export.FORMATS):
         head[i].download_button(f"{fmt}", data=lambda fmt=fmt: export.to_bytes(
@@ -97,4 +99,7 @@ else:
         st.rerun()
     if run.simulated:
         head[4].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
+    if len(rows) > TABLE_MAX:
+        st.caption(f"The table lists the first {TABLE_MAX:,} of the {len(rows):,} selected sources; the "
+                   "downloads hold all of them.")
     common.selectable_table(table, key="sel_table", height=min(420, 38 + 35 * len(table)))
