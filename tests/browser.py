@@ -15,22 +15,38 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("XLE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-# Pixel position of a point of the first map trace, and its source id (from customdata).
-JS_MAP_POINT = """(i) => {
-  const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-  const fl = gd._fullLayout; const tr = gd._fullData[0];
-  const k = Math.min(i, tr.x.length - 1);
-  const box = gd.getBoundingClientRect();
-  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[k]), y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[k]),
-          id: tr.customdata[k], n: tr.x.length};
-}"""
-# Number of points drawn in the map (all traces), 0 until plotly has drawn it.
-JS_MAP_DRAWN = """() => {
-  const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-  if (!gd || !gd._fullData || !gd._fullLayout || !gd._fullLayout._size) return 0;
-  return gd._fullData.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
-}"""
-# Names of the traces of every chart on the page.
+# The map element (explorer/component): its root carries data-drawn (draws so far), data-shown (points drawn)
+# and, as `.xle`, the view object the helpers below query.
+MAP = '[data-testid="xleScatter"]'
+# Points drawn in the map, 0 until the WebGL canvas has drawn.
+JS_MAP_DRAWN = f"""() => {{ const m = document.querySelector('{MAP}');
+  return m && m.dataset.drawn ? Number(m.dataset.shown) : 0; }}"""
+# The i-th shown point (draw order): its client position, catalog row, name, and the point a click there opens.
+JS_MAP_POINT = f"""(i) => {{ const m = document.querySelector('{MAP}').xle;
+  const shown = []; for (let k = 0; k < m.n && shown.length <= i; k++) if (m.vis[k] === 2) shown.push(k);
+  const k = shown[Math.min(i, shown.length - 1)]; const p = m.screenOf(k); const r = m.plot.getBoundingClientRect();
+  const names = m.pos.names ? new TextDecoder().decode(m.pos.names).split("\\n") : null;
+  const picked = m.pickAt(p.x - r.left, p.y - r.top);
+  return {{x: p.x, y: p.y, index: k, row: m.pos.row[k], name: names ? names[k] : null,
+           picked: picked, picked_row: picked >= 0 ? m.pos.row[picked] : -1,
+           picked_name: names && picked >= 0 ? names[picked] : null, n: m.n}}; }}"""
+# A point of one of ``classes`` that a click at its centre opens (it is the topmost there), inside the plot,
+# with the colour of the canvas pixel under it and the colour of its class in the legend.
+JS_RARE_POINT = f"""(classes) => {{ const m = document.querySelector('{MAP}').xle;
+  const leg = m.colour.meta.legend; const want = new Set(leg.filter(l => classes.includes(l.name)).map(l => l.code));
+  const r = m.plot.getBoundingClientRect();
+  const names = new TextDecoder().decode(m.pos.names).split("\\n");
+  for (let k = m.n - 1; k >= 0; k--) {{
+    if (m.vis[k] !== 2 || !want.has(m.colour.c[k])) continue;
+    const p = m.screenOf(k); const lx = p.x - r.left, ly = p.y - r.top;
+    if (lx < 20 || ly < 20 || lx > m.W - 20 || ly > m.H - 20) continue;
+    if (m.pickAt(lx, ly) !== k) continue;
+    const item = leg[m.colour.c[k]];
+    return {{x: p.x, y: p.y, index: k, row: m.pos.row[k], name: names[k], cls: item.name, colour: item.colour,
+             pixel: m.renderer.pixel(lx, ly, m.dpr), legend: leg.map(l => [l.name, l.colour])}};
+  }}
+  return null; }}"""
+# Names of the traces of every Plotly chart on the page (the spectrum beside the map).
 JS_TRACE_NAMES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
   .map(gd => (gd._fullData || []).map(t => t.name))"""
 
@@ -42,8 +58,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 120.0, log: Path | None = None):
-    """``streamlit run app.py`` on a free localhost port against ``run_dir``; yields the URL."""
+def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 120.0, log: Path | None = None,
+                     stats: dict | None = None):
+    """``streamlit run app.py`` on a free localhost port against ``run_dir``; yields the URL. ``stats``, when
+    given, receives the server's peak resident memory (``peak_rss_gb``, Linux) when it stops."""
     port = port or free_port()
     env = dict(os.environ, XLE_RUN=str(run_dir), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
@@ -65,6 +83,13 @@ def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 12
             time.sleep(0.3)
         yield url
     finally:
+        if stats is not None:
+            try:
+                status = Path(f"/proc/{proc.pid}/status").read_text()
+                kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+                stats["peak_rss_gb"] = kb / 2**20
+            except (OSError, StopIteration):
+                stats["peak_rss_gb"] = float("nan")
         proc.terminate()
         try:
             proc.wait(10)
@@ -91,11 +116,17 @@ def wait_map(page, timeout_ms: float = 120_000) -> int:
 
 
 def click_map_point(page, i: int = 0) -> dict:
+    """Click the i-th shown point; returns it, with ``picked``/``picked_name``: the point the click opens (the
+    topmost under the cursor, which may be another point drawn over this one)."""
     pt = page.evaluate(JS_MAP_POINT, i)
     page.mouse.move(pt["x"], pt["y"])
-    page.wait_for_timeout(250)  # plotly computes hover data on mouse move; the click uses it
     page.mouse.click(pt["x"], pt["y"])
     return pt
+
+
+def map_painted(page) -> int:
+    """Painted pixels of the map's WebGL canvas (read back with readPixels, on a 4-pixel grid)."""
+    return page.evaluate(f"() => document.querySelector('{MAP}').xle.renderer.paintedPixels()")
 
 
 def wait_reconstruction(page, timeout_ms: float = 120_000) -> None:
@@ -110,11 +141,14 @@ def choose_mouse_mode(page, label: str) -> None:
     wait_idle(page)
 
 
+def _plot_box(page) -> dict:
+    return page.evaluate(f"""() => {{ const r = document.querySelector('{MAP} .xle-plot').getBoundingClientRect();
+      return {{x: r.left, y: r.top, w: r.width, h: r.height}}; }}""")
+
+
 def drag_box(page, fx0: float = 0.2, fy0: float = 0.2, fx1: float = 0.8, fy1: float = 0.8) -> None:
     """Drag across the map's plotting area, fractions of its size."""
-    box = page.evaluate("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-      const r = gd.getBoundingClientRect(); const s = gd._fullLayout._size;
-      return {x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h}; }""")
+    box = _plot_box(page)
     x0, y0 = box["x"] + fx0 * box["w"], box["y"] + fy0 * box["h"]
     x1, y1 = box["x"] + fx1 * box["w"], box["y"] + fy1 * box["h"]
     page.mouse.move(x0, y0)
@@ -126,9 +160,7 @@ def drag_box(page, fx0: float = 0.2, fy0: float = 0.2, fx1: float = 0.8, fy1: fl
 
 def drag_lasso(page, points: list[tuple[float, float]]) -> None:
     """Draw a closed lasso through ``points`` (fractions of the map's plotting area)."""
-    box = page.evaluate("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-      const r = gd.getBoundingClientRect(); const s = gd._fullLayout._size;
-      return {x: r.left + s.l, y: r.top + s.t, w: s.w, h: s.h}; }""")
+    box = _plot_box(page)
     px = [(box["x"] + fx * box["w"], box["y"] + fy * box["h"]) for fx, fy in points]
     page.mouse.move(*px[0])
     page.mouse.down()

@@ -25,6 +25,12 @@ if not os.environ.get("XLE_DATA_MIRROR") and DEFAULT_MIRROR.is_dir():
     os.environ["XLE_DATA_MIRROR"] = str(DEFAULT_MIRROR)
 
 
+def pytest_sessionstart(session) -> None:
+    """The map page needs its JavaScript bundle (git-ignored, built by scripts/setup): a plain `pytest` builds it
+    the same way when it is missing or stale; a failure is reported by the tests that need it."""
+    subprocess.run([str(REPO / "scripts" / "build-frontend")], check=False)
+
+
 @pytest.fixture(scope="session")
 def real_data(tmp_path_factory) -> Path:
     """Root folder laid out like the registry (``spectra/9774.pi``, ``responses/...``), every file verified."""

@@ -83,11 +83,17 @@ class RunView:
         return self.run_dir.name
 
     def row_of(self, source_id: str) -> int:
-        """Array index of a source id (ids are how selections come back from the map)."""
-        hits = np.flatnonzero(self.sources["id"].to_numpy() == source_id)
-        if len(hits) == 0:
-            raise KeyError(f"no source with id {source_id!r} in run {self.name}")
-        return int(hits[0])
+        """Array index of a source id (ids are how selections come back from the map). The id -> row table is
+        built on first use: a scan of 1.3 million ids took 0.36 s, twice per click."""
+        table = self.__dict__.get("_rows_by_id")
+        if table is None:
+            ids = self.sources["id"].astype(str).to_numpy()
+            first = ~pd.Series(ids).duplicated().to_numpy()
+            table = self.__dict__["_rows_by_id"] = pd.Series(np.flatnonzero(first), index=ids[first])
+        try:
+            return int(table[str(source_id)])
+        except KeyError:
+            raise KeyError(f"no source with id {source_id!r} in run {self.name}") from None
 
 
 def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:

@@ -2,13 +2,15 @@
 box- or lasso-select to list sources and download them."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
+from explorer.component import scatter_map, selected_rows
 from explorer.logic import export
-from explorer.ui import common, figures, source_view
+from explorer.logic.filters import search
+from explorer.ui import common, source_view
 
 MAP_KEY = "xle_map"
+TABLE_MAX = 20_000
 SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
 
 run = common.page_frame("Latent map", "Each point is a source, placed by its 8 latent values. Click a point to "
@@ -17,29 +19,12 @@ f, mask = common.sidebar_filters(run)
 sources = run.sources
 
 
-def _ids_of(points: list[dict]) -> list[str]:
-    out = []
-    for p in points:
-        cd = p.get("customdata")
-        if isinstance(cd, (list, tuple)):
-            cd = cd[0] if cd else None
-        if cd is not None:
-            out.append(str(cd))
-    return list(dict.fromkeys(out))
+def open_clicked(source_id: str) -> None:
+    st.session_state[common.SOURCE] = source_id
 
 
-def on_map_select() -> None:
-    """Chart callback (runs before the script): a single clicked point opens that source; a box or lasso
-    replaces the selection. Empty events (the figure redrawn, a double click) keep both as they are."""
-    state = st.session_state.get(MAP_KEY)
-    sel = state.get("selection", {}) if state else {}
-    ids = _ids_of(sel.get("points", []))
-    if not ids:
-        return
-    if sel.get("box") or sel.get("lasso") or len(ids) > 1:
-        st.session_state[common.SELECTED] = ids
-    else:
-        st.session_state[common.SOURCE] = ids[0]
+def select_listed(ids: list[str]) -> None:
+    st.session_state[common.SELECTED] = ids
 
 
 projections = {}
@@ -65,34 +50,29 @@ else:
     c[1].metric("shown", f"{int(mask.sum()):,}")
     c[2].metric("selected", f"{len(st.session_state.get(common.SELECTED, [])):,}")
 colour, log = common.colour_control(run, where=c[3])
-DRAG = {"click": "zoom", "box": "select", "lasso": "lasso"}
-common._init("xle_drag", "click", lambda v: v in DRAG)
-drag = c[4].segmented_control("Mouse", list(DRAG), key="xle_drag",
-                              help="click: click a point to open it (drag to zoom). box / lasso: drag to "
-                                   "select sources (clicks do not open sources in these modes).")
-dragmode = DRAG.get(drag or "click")
+MODES = ("click", "box", "lasso")
+common._init("xle_drag", "click", lambda v: v in MODES)
+drag = c[4].segmented_control("Mouse", list(MODES), key="xle_drag",
+                              help="click: click a point to open it (drag to pan, wheel to zoom, double click to "
+                                   "reset). box / lasso: drag to select sources (clicks do not open sources in "
+                                   "these modes). Click a class in the legend to hide it.")
 
 selected = st.session_state.get(common.SELECTED, [])
-# The open source is not marked on the map on purpose: an unchanged figure keeps the chart's identity and lets
-# Streamlit reuse the cached message, so a click does not resend (and redraw) every point.
+query = st.session_state.get("xle_f_name", "")
 left, right = st.columns([3, 2], gap="medium")
-with left:
-    fig = figures.map_figure(sources, x, y, colour=colour, mask=mask, hover=common.get_hover(*common.run_key(run)),
-                             selected_ids=selected, x_title=xt, y_title=yt, log_colour=log,
-                             dragmode=dragmode, height=640)
-    st.plotly_chart(fig, key=MAP_KEY, on_select=on_map_select, selection_mode=("points", "box", "lasso"),
-                    width="stretch", config={"displaylogo": False, "scrollZoom": True})
+with left:  # WebGL map: the open source ringed, search hits highlighted, only changed layers resent
+    scatter_map(run, x, y, titles=(xt, yt), colour=colour, log=log, mask=mask, selected=selected,
+                focus_id=st.session_state.get(common.SOURCE),
+                hit_ids=search(sources, query, limit=1000)["id"].astype(str).tolist() if query else [],
+                mode=drag or "click", key=MAP_KEY, on_click=open_clicked, on_select=select_listed, height=640)
 with right:
     row = common.current_source_row(run)
     if row is None:
         st.markdown("#### Click a point")
         st.caption("Its observed counts, the autoencoder's reconstruction and (for simulated data) the noiseless "
                    "truth appear here. Use the sidebar to filter, and the search box to find a source by name.")
-        from explorer.logic.filters import search
-
-        q = st.session_state.get("xle_f_name", "")
-        if q:
-            hits = search(sources, q, limit=10)
+        if query:
+            hits = search(sources, query, limit=10)
             common.selectable_table(hits[["id", "name", "class", "counts"]], key="map_search", hide=("id",))
     else:
         source_view.render_compact(run, row)
@@ -103,14 +83,15 @@ if not selected:
     st.caption("Choose “box” or “lasso” under Mouse, then drag on the map to list sources here. The selection "
                "stays when you change the colouring or the filters; the table can be downloaded.")
 else:
-    rows = sources.index[sources["id"].isin(selected)]
-    table = sources.loc[rows, [col for col in SHOW_COLUMNS if col in sources.columns]]
+    rows = selected_rows(MAP_KEY, selected, run)
+    # a table of 757,000 rows is a 100 MB message: the first TABLE_MAX are listed, the downloads hold them all
+    table = sources.iloc[rows[:TABLE_MAX]][[col for col in SHOW_COLUMNS if col in sources.columns]]
     head = st.columns([1, 1, 1, 1, 3])
-    stem = f"{run.name}_selection_{len(table)}"
+    stem = f"{run.name}_selection_{len(rows)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
     for i, fmt in enumerate(export.FORMATS):
-        full = sources.loc[rows].drop(columns=["row"])
-        head[i].download_button(f"{fmt}", data=lambda fmt=fmt, full=full: export.to_bytes(full, fmt, meta=meta),
+        head[i].download_button(f"{fmt}", data=lambda fmt=fmt: export.to_bytes(
+                                    sources.iloc[rows].drop(columns=["row"]), fmt, meta=meta),
                                 file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
                                 icon=":material/download:", key=f"dl_{fmt}")
     if head[3].button("Clear selection", icon=":material/close:"):
@@ -118,4 +99,7 @@ else:
         st.rerun()
     if run.simulated:
         head[4].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
+    if len(rows) > TABLE_MAX:
+        st.caption(f"The table lists the first {TABLE_MAX:,} of the {len(rows):,} selected sources; the "
+                   "downloads hold all of them.")
     common.selectable_table(table, key="sel_table", height=min(420, 38 + 35 * len(table)))

@@ -66,6 +66,18 @@ def get_hover(run_dir: str, mtime: float) -> np.ndarray:
     return figures.hover_text(get_run(run_dir, mtime).sources)
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def get_labels_and_splits(run_dir: str, mtime: float) -> tuple[list[str], set[str]]:
+    """The classes in legend order and the splits present (scanning a million strings on every rerun is slow)."""
+    s = get_run(run_dir, mtime).sources
+    return figures.class_order(runs.class_labels(s)), set(s["split"].unique())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def get_numeric_columns(run_dir: str, mtime: float) -> list[str]:
+    return runs.numeric_columns(get_run(run_dir, mtime).sources)
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def get_model(run_dir: str, mtime: float):
     from core.model.checkpoint import load_model
@@ -161,10 +173,10 @@ def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
     s = run.sources
     sb = st.sidebar
     sb.subheader("Filters")
-    labels = figures.class_order(runs.class_labels(s))
+    labels, splits_present = get_labels_and_splits(*run_key(run))
     _init("xle_f_classes", [], lambda v: set(v) <= set(labels))
     classes = sb.multiselect("Class", labels, key="xle_f_classes", placeholder="all classes")
-    splits_all = [x for x in ("train", "val", "test") if x in set(s["split"])]
+    splits_all = [x for x in ("train", "val", "test") if x in splits_present]
     _init("xle_f_splits", [], lambda v: set(v) <= set(splits_all))
     splits = sb.multiselect("Split", splits_all, key="xle_f_splits", placeholder="all splits")
     lo_c, hi_c = int(s["counts"].min()), int(max(s["counts"].max(), 1))
@@ -198,7 +210,7 @@ def colour_options(run: runs.RunView) -> dict[str, str]:
     opts = {figures.COLOUR_CLASS: "class"}
     if np.isfinite(run.sources["recon_error"]).any():
         opts[figures.COLOUR_RECON] = "reconstruction error"
-    numeric = runs.numeric_columns(run.sources)
+    numeric = get_numeric_columns(*run_key(run))
     skip = {figures.COLOUR_RECON, "row"} | {c for c in numeric if c.startswith(("umap_", "pca_"))}
     for c in ("hard_hm", "hard_hs", "hard_ms"):
         if c in numeric:
