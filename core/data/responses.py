@@ -112,8 +112,10 @@ def read_responses(path: Path, n_rows: int, channel_edges: np.ndarray) -> Respon
 
 
 def spectrum_response(spectrum: Any, photon_grid: PhotonGrid | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The (arf_grid, rmf_grid) of a spectrum read by ``core.io.read_spectrum`` (its ARF/RMF files, from meta)."""
+    """The (arf_grid, rmf_grid) of a spectrum read by ``core.io.read_spectrum``: its kept ``response``, else its
+    ARF/RMF files (from meta)."""
     from core.io.response import read_arf, read_rmf
 
-    arf, rmf = read_arf(Path(spectrum.meta["arf_file"])), read_rmf(Path(spectrum.meta["rmf_file"]))
+    arf, rmf = spectrum.response or (read_arf(Path(spectrum.meta["arf_file"])),
+                                     read_rmf(Path(spectrum.meta["rmf_file"])))
     return fold_response(arf, rmf, (photon_grid or PhotonGrid()).edges, spectrum.grid.edges)

@@ -33,6 +33,7 @@ class Spectrum:
     meta: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    response: tuple[Any, Any] | None = None  # the readers' (Arf, Rmf), kept when the files will not outlive the read
 
     @property
     def edges(self) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
+from core.io.response import read_arf, read_rmf
 
 MAX_FILE_MB = 20  # per file; the app's server.maxUploadSize is set to the same value
 MAX_TOTAL_MB = 50
@@ -120,7 +121,10 @@ def load_upload(files: dict[str, list[tuple[str, bytes]]], grid: EnergyGrid):
     an ``UploadError`` whose message the page can show as it is (see ``explain``)."""
     with tempfile.TemporaryDirectory(prefix="xle-upload-") as tmp:
         try:
-            return read_upload(save_uploads(files, Path(tmp)), grid)
+            spec = read_upload(save_uploads(files, Path(tmp)), grid)
+            # the files go with the folder: keep the response for encoding through it
+            spec.response = (read_arf(Path(spec.meta["arf_file"])), read_rmf(Path(spec.meta["rmf_file"])))
+            return spec
         except UploadError:
             raise
         except Exception as exc:
@@ -167,9 +171,9 @@ def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> Upload
     if float((counts * w).sum()) <= 0:
         raise SpectrumError(spectrum.path, "no counts in the good channels between "
                                            f"{spectrum.grid.e_min}-{spectrum.grid.e_max} keV; nothing to encode")
-    instrument, index = spectrum_instrument(spectrum, model)
-    z = encode_spectra(model, counts, bkg, w, instrument=instrument, index=index)
-    shape = counts_shapes(model, z, instrument, index)
+    instrument, response_index = spectrum_instrument(spectrum, model)
+    z = encode_spectra(model, counts, bkg, w, instrument=instrument, index=response_index)
+    shape = counts_shapes(model, z, instrument, response_index)
     pred = predicted_counts(shape, counts, bkg, w)[0]
     coords = {name: xy[0] for name, xy in RunFolder(run_dir).load_projector().transform(z).items()}
     rows, dist = index.neighbours_of_vector(z[0], k)
