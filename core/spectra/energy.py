@@ -25,6 +25,11 @@ CSC_BANDS: dict[str, tuple[float, float]] = {
 }
 
 
+def check_energy_range(what: str, e_min: float, e_max: float, limit_kev: float) -> None:
+    if not (0.0 < e_min < e_max <= limit_kev):
+        raise ConfigError(f"{what} {e_min}-{e_max} keV: need 0 < e_min < e_max <= {limit_kev:g} keV")
+
+
 @dataclass(frozen=True)
 class EnergyGrid:
     """A fixed energy grid of whole ACIS channel groups. ``e_min``/``e_max`` are snapped outward to channels."""
@@ -39,8 +44,7 @@ class EnergyGrid:
                 f"channels_per_bin={self.channels_per_bin!r}: must be a whole number >= 1; a bin narrower "
                 f"than one ACIS channel ({ACIS_CHANNEL_KEV * 1000:.1f} eV) is finer than the instrument allows"
             )
-        if not (0.0 < self.e_min < self.e_max <= 15.0):
-            raise ConfigError(f"energy range {self.e_min}-{self.e_max} keV: need 0 < e_min < e_max <= 15 keV")
+        check_energy_range("energy range", self.e_min, self.e_max, 15.0)
 
     @property
     def first_channel_edge(self) -> int:

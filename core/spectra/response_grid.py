@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import ConfigError, SpectrumError
+from core.spectra.energy import check_energy_range
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,7 @@ class PhotonGrid:
     n_bins: int = 240
 
     def __post_init__(self) -> None:
-        if not (0.0 < self.e_min < self.e_max <= 100.0):
-            raise ConfigError(f"photon grid {self.e_min}-{self.e_max} keV: need 0 < e_min < e_max <= 100 keV")
+        check_energy_range("photon grid", self.e_min, self.e_max, 100.0)
         if isinstance(self.n_bins, bool) or not isinstance(self.n_bins, (int, np.integer)) or not 2 <= self.n_bins <= 8192:
             raise ConfigError(f"photon grid n_bins={self.n_bins!r}: must be a whole number in [2, 8192]")
 
