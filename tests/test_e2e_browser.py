@@ -56,7 +56,7 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     browser.wait_reconstruction(page)
     browser.wait_idle(page)
     names = [t for traces in page.evaluate(browser.JS_TRACE_NAMES) for t in traces]
-    assert "observed counts" in names and "reconstruction" in names and "noiseless truth (simulation)" in names
+    assert "observed" in names and "reconstruction" in names and "noiseless truth (simulation)" in names
     assert page.get_by_role("button", name="Source page").count() == 1
     page.screenshot(path=str(SHOTS / "e2e_2_click_reconstruction.png"), full_page=True)
 

@@ -49,7 +49,7 @@ def test_spectrum_and_other_figures_build():
     t = spectrum_table(edges, np.array([1, 2, 3, 4, 5]), background=np.ones(5) * 0.1,
                        predicted=np.array([1, 2, 3, 4, 5.0]), truth=np.ones(5))
     fig = figures.spectrum_figure(t, title="x", simulated=True)
-    assert {"observed counts", "reconstruction", "noiseless truth (simulation)", "background"} <= {d.name for d in fig.data}
+    assert {"observed", "reconstruction", "noiseless truth (simulation)", "background"} <= {d.name for d in fig.data}
     assert "simulated" in fig.layout.title.text
     s = table()
     s["z0"], s["z1"] = s["x"], s["y"]

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.logic import export
-from explorer.ui import common, figures, source_view
+from explorer.ui import common, figures, sampui, source_view
 
 MAP_KEY = "xle_map"
 SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
@@ -105,7 +105,7 @@ if not selected:
 else:
     rows = sources.index[sources["id"].isin(selected)]
     table = sources.loc[rows, [col for col in SHOW_COLUMNS if col in sources.columns]]
-    head = st.columns([1, 1, 1, 1, 3])
+    head = st.columns([1, 1, 1, 1.4, 1.8, 2])
     stem = f"{run.name}_selection_{len(table)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
     for i, fmt in enumerate(export.FORMATS):
@@ -113,9 +113,11 @@ else:
         head[i].download_button(f"{fmt}", data=lambda fmt=fmt, full=full: export.to_bytes(full, fmt, meta=meta),
                                 file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
                                 icon=":material/download:", key=f"dl_{fmt}")
-    if head[3].button("Clear selection", icon=":material/close:"):
+    with head[3]:
+        sampui.send_table_button(sources.loc[rows].drop(columns=["row"]), name=stem, meta=meta, key="samp_sel")
+    if head[4].button("Clear selection", icon=":material/close:"):
         st.session_state[common.SELECTED] = []
         st.rerun()
     if run.simulated:
-        head[4].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
+        head[5].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
     common.selectable_table(table, key="sel_table", height=min(420, 38 + 35 * len(table)))
