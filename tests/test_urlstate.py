@@ -2,15 +2,10 @@
 and the app reading and writing its address (AppTest)."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from streamlit.testing.v1 import AppTest
-
 from explorer.logic import urlstate
 from explorer.logic.urlstate import ViewState, Valid
 from explorer.ui import keys as K
-from tests.explore_support import session_run
+from tests.test_app import app, tiny  # noqa: F401 (fixtures)
 
 VALID = Valid(has_id={"a1", "b2"}.__contains__, runs=["demo", "tiny"], classes=["AGN", "CV", "unlabelled"],
               splits=["train", "test"], layouts=["UMAP", "PCA", "latent axes"], axes=["z0", "z1", "z2"],
@@ -54,19 +49,7 @@ def test_id_alias_and_hide_only():
     assert v.source == "a1" and v.classes == ("AGN", "CV") and not notes
 
 
-# ---- the app ---------------------------------------------------------------------------------------------------
-REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    return session_run(tmp_path_factory)
-
-
-@pytest.fixture
-def app(tiny, monkeypatch):
-    monkeypatch.setenv("XLE_RUN", str(tiny[1]))
-    return AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+# ---- the app (the fixtures of test_app: the tiny run, AppTest on app.py) ---------------------------------------
 
 
 def test_app_opens_the_view_a_link_names_and_writes_changes_back(app):

@@ -54,7 +54,7 @@ def spectrum_table(edges: np.ndarray, counts: np.ndarray, *, background: np.ndar
 
 # ---- views as X-ray astronomers read spectra: units, background subtraction, grouping, energy range ----------
 UNITS = {"counts": "counts per bin", "rate": "counts s⁻¹ keV⁻¹"}
-RESIDUALS = {"sigma": "(data − model)/σ, σ = √model", "deviance": "deviance residual"}
+RESIDUALS = {"sigma": "(data−model)/σ", "deviance": "deviance"}  # σ = √model: zero-count bins stay honest
 
 
 @dataclass(frozen=True)

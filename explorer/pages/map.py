@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.logic import export
-from explorer.ui import common, figures, sampui, source_view
+from explorer.ui import common, figures, sampui, selection, source_view
 
 MAP_KEY = "xle_map"
 SHOW_COLUMNS = ("id", "name", "class", "split", "counts", "hard_hm", "hard_hs", "hard_ms", "recon_error")
@@ -15,31 +15,6 @@ run = common.page_frame("Latent map", "Each point is a source, placed by its 8 l
                         "see its spectrum and reconstruction; drag a box or lasso to list sources.")
 f, mask = common.sidebar_filters(run)
 sources = run.sources
-
-
-def _ids_of(points: list[dict]) -> list[str]:
-    out = []
-    for p in points:
-        cd = p.get("customdata")
-        if isinstance(cd, (list, tuple)):
-            cd = cd[0] if cd else None
-        if cd is not None:
-            out.append(str(cd))
-    return list(dict.fromkeys(out))
-
-
-def on_map_select() -> None:
-    """Chart callback (runs before the script): a single clicked point opens that source; a box or lasso
-    replaces the selection. Empty events (the figure redrawn, a double click) keep both as they are."""
-    state = st.session_state.get(MAP_KEY)
-    sel = state.get("selection", {}) if state else {}
-    ids = _ids_of(sel.get("points", []))
-    if not ids:
-        return
-    if sel.get("box") or sel.get("lasso") or len(ids) > 1:
-        st.session_state[common.SELECTED] = ids
-    else:
-        st.session_state[common.SOURCE] = ids[0]
 
 
 projections = {}
@@ -80,7 +55,7 @@ with left:
     fig = figures.map_figure(sources, x, y, colour=colour, mask=mask, hover=common.get_hover(*common.run_key(run)),
                              selected_ids=selected, x_title=xt, y_title=yt, log_colour=log,
                              dragmode=dragmode, height=640)
-    st.plotly_chart(fig, key=MAP_KEY, on_select=on_map_select, selection_mode=("points", "box", "lasso"),
+    st.plotly_chart(fig, key=MAP_KEY, on_select=selection.on_select(MAP_KEY), selection_mode=("points", "box", "lasso"),
                     width="stretch", config={"displaylogo": False, "scrollZoom": True})
 with right:
     row = common.current_source_row(run)

@@ -35,6 +35,8 @@ PAGES = {
     "traversal": "explorer/pages/traversal.py",
     "upload": "explorer/pages/upload.py",
     "run": "explorer/pages/run.py",
+    "sky": "explorer/pages/sky.py",
+    "help": "explorer/pages/help.py",
 }
 
 SIMULATED_NOTICE = ("**Simulated data.** Every spectrum of this dataset is simulated: each source is a real "

@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.data.classes import CLASSES, UNLABELLED
+from explorer.logic.columns import label as col_label
 from explorer.logic.runs import class_labels
 
 CLASS_COLOURS = {
@@ -77,21 +78,21 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
         for lab in ([UNLABELLED] if UNLABELLED in order else []) + [c for c in order if c != UNLABELLED]:
             m = labels == lab
             pale = lab == UNLABELLED
-            fig.add_trace(go.Scattergl(
-                x=xs[m], y=ys[m], customdata=ids[m], text=hov[m], name=f"{lab} ({m.sum():,})",
+            fig.add_trace(go.Scattergl(  # uid: a class hidden in the legend stays hidden when the layout changes
+                x=xs[m], y=ys[m], customdata=ids[m], text=hov[m], name=f"{lab} ({m.sum():,})", uid=f"class-{lab}",
                 marker=dict(size=size * (0.8 if pale else 1.25), color=colours[lab], opacity=0.35 if pale else 0.85,
                             line=dict(width=0)), **common))
     else:
         v = sub[colour].to_numpy(dtype=float, na_value=np.nan)
-        title = colour
+        title = col_label(colour)
         if log_colour:
             with np.errstate(invalid="ignore", divide="ignore"):
                 v = np.where(v > 0, np.log10(v), np.nan)
-            title = f"log10 {colour}"
+            title = f"log10 {title}"
         ok = np.isfinite(v)
         if (~ok).any():
             fig.add_trace(go.Scattergl(x=xs[~ok], y=ys[~ok], customdata=ids[~ok], text=hov[~ok],
-                                       name=f"no {colour} ({(~ok).sum():,})",
+                                       name=f"no value ({(~ok).sum():,})",
                                        marker=dict(size=size, color="#C8C8C8", opacity=0.5), **common))
         lo, hi = (np.percentile(v[ok], [1, 99]) if ok.any() else (0.0, 1.0))
         if hi <= lo:
@@ -215,8 +216,9 @@ def latent_bar(z: np.ndarray, spread: np.ndarray | None = None, height: int = 22
 
 def splom_figure(sources: pd.DataFrame, columns: list[str], *, colour: str = COLOUR_CLASS,
                  mask: np.ndarray | None = None, height: int = 900, max_points: int | None = None,
-                 seed: int = 0) -> go.Figure:
-    """Scatter matrix of ``columns`` coloured like the map (class traces or a continuous column)."""
+                 seed: int = 0, log_colour: bool = False) -> go.Figure:
+    """Scatter matrix of ``columns`` coloured like the map (class traces, unlabelled underneath, or a continuous
+    column, log10 when ``log_colour``)."""
     mask = np.ones(len(sources), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     sub = sources[mask]
     if max_points is not None and len(sub) > max_points:
@@ -227,20 +229,28 @@ def splom_figure(sources: pd.DataFrame, columns: list[str], *, colour: str = COL
     common = dict(diagonal_visible=False, showupperhalf=False)
     if colour == COLOUR_CLASS:
         labels = class_labels(sub).to_numpy()
-        for i, lab in enumerate(class_order(pd.Series(labels))):
+        order = class_order(pd.Series(labels))
+        colours = {lab: class_colour(lab, i) for i, lab in enumerate(order)}
+        for lab in ([UNLABELLED] if UNLABELLED in order else []) + [c for c in order if c != UNLABELLED]:
             d = sub[labels == lab]
             fig.add_trace(go.Splom(dimensions=dims(d), name=lab, customdata=d["id"].astype(str),
                                    text=d["name"].astype(str),
-                                   marker=dict(size=size, color=class_colour(lab, i),
+                                   marker=dict(size=size, color=colours[lab],
                                                opacity=0.35 if lab == UNLABELLED else 0.7), **common))
     else:
         v = sub[colour].to_numpy(dtype=float, na_value=np.nan)
+        if log_colour:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = np.where(v > 0, np.log10(v), np.nan)
+            title = f"log10 {col_label(colour)}"
+        else:
+            title = col_label(colour)
         ok = np.isfinite(v)
         lo, hi = (np.percentile(v[ok], [1, 99]) if ok.any() else (0.0, 1.0))
         fig.add_trace(go.Splom(dimensions=dims(sub), customdata=sub["id"].astype(str), text=sub["name"].astype(str),
                                marker=dict(size=size, color=np.where(ok, v, lo), colorscale="Viridis", cmin=lo,
                                            cmax=max(hi, lo + 1e-9), showscale=True,
-                                           colorbar=dict(title=dict(text=colour))), **common))
+                                           colorbar=dict(title=dict(text=title))), **common))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode="select",
                       legend=dict(itemsizing="constant"))
     return fig

@@ -11,10 +11,10 @@ HELP = ("SAMP: the messaging of TOPCAT, DS9 and Aladin. Start one of them on thi
         "then send.")
 
 
-def _report(key: str) -> None:
+def _report(key: str, where=st) -> None:
     msg = st.session_state.get(key)
     if msg:
-        (st.success if msg[0] else st.warning)(msg[1], icon=":material/cell_tower:")
+        (where.success if msg[0] else where.warning)(msg[1], icon=":material/cell_tower:")
 
 
 def send_table_button(df: pd.DataFrame, *, name: str, meta: dict, key: str, where=st) -> None:
@@ -29,7 +29,7 @@ def send_table_button(df: pd.DataFrame, *, name: str, meta: dict, key: str, wher
             st.session_state[note] = (False, str(exc))
 
     where.button("Send to TOPCAT (SAMP)", key=key, on_click=send, icon=":material/cell_tower:", help=HELP)
-    _report(note)
+    _report(note, where)
 
 
 def point_button(ra: float, dec: float, *, key: str, where=st) -> None:
@@ -44,4 +44,4 @@ def point_button(ra: float, dec: float, *, key: str, where=st) -> None:
             st.session_state[note] = (False, str(exc))
 
     where.button("Point DS9 / Aladin (SAMP)", key=key, on_click=send, icon=":material/my_location:", help=HELP)
-    _report(note)
+    _report(note, where)

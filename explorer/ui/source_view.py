@@ -46,11 +46,12 @@ def link_buttons(r: pd.Series) -> None:
     ra, dec = r.get("ra"), r.get("dec")
     by_name = [("CSC (name)", links.csc_url(name)), ("SIMBAD (name)", links.simbad_url(name))]
     by_pos = [("CSC (cone 6″)", links.csc_cone_url(ra, dec)), ("SIMBAD (cone 5″)", links.simbad_cone_url(ra, dec))]
-    for label, href in by_name + by_pos:
-        if href:
-            st.link_button(label, href, icon=":material/open_in_new:", width="stretch")
+    found = [(label, href) for label, href in by_name + by_pos if href]
+    cols = st.columns(len(found) + 1)
+    for c, (label, href) in zip(cols, found):
+        c.link_button(label, href, icon=":material/open_in_new:", width="stretch")
     if links.simbad_cone_url(ra, dec):
-        sampui.point_button(float(ra), float(dec), key=f"samp_pt_{r['id']}")
+        sampui.point_button(float(ra), float(dec), key=f"samp_pt_{r['id']}", where=cols[-1])
 
 
 def spectrum_options(key: str, edges: np.ndarray, *, expanded: bool) -> tuple[SpectrumOptions, bool]:
@@ -71,7 +72,9 @@ def spectrum_options(key: str, edges: np.ndarray, *, expanded: bool) -> tuple[Sp
         lo, hi = float(edges[0]), float(edges[-1])
         rng = c[1].slider("Energy range (keV)", lo, hi, (lo, hi), 0.1, key=f"{key}_erange")
         res = c[2].segmented_control("Residuals", list(RESIDUALS), format_func=RESIDUALS.get, default="sigma",
-                                     key=f"{key}_res") or "sigma"
+                                     key=f"{key}_res", help="σ = √model, the error the model expects (a zero-count "
+                                     "bin is not a many-σ outlier); deviance: the signed square root of each bin's "
+                                     "Poisson deviance. Grouping makes both behave like χ.") or "sigma"
     full = tuple(rng) == (lo, hi)
     return SpectrumOptions(unit=unit, subtract_background=bool(sub), min_counts=int(mn),
                            e_range=None if full else (float(rng[0]), float(rng[1])), residuals=res), bool(log_y)
@@ -95,7 +98,7 @@ def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "sp
                                                           opts, exposure)
     st.plotly_chart(figures.spectrum_figure(view, title=_title(r), simulated=bool(r.get("simulated", False)),
                                             height=height, log_y=log_y, overlays=over,
-                                            residual_title=RESIDUALS[opts.residuals].split(",")[0]),
+                                            residual_title=RESIDUALS[opts.residuals]),
                     key=f"{key}_fig", width="stretch", config={"displaylogo": False})
     parts = [f"reconstruction error (deviance/bin): **{r['recon_error']:.3f}**" if np.isfinite(r["recon_error"]) else ""]
     if "truth" in table:
@@ -119,11 +122,10 @@ def render_neighbours(run: RunView, row: int, *, k: int = 10, key: str = "nb") -
 
 def render_full(run: RunView, row: int) -> None:
     r = run.sources.iloc[row]
-    head = st.columns([3, 1])
-    head[0].subheader(f"{r['name']}")
-    head[0].caption(f"id `{r['id']}` · class **{r['class'] or 'unlabelled'}** · split {r['split']}")
-    with head[1]:
-        link_buttons(r)
+    st.subheader(f"{r['name']}")
+    st.caption(f"id `{r['id']}` · class **{r['class'] or 'unlabelled'}** · split {r['split']}"
+               + (f" · RA {r['ra']:.5f}° Dec {r['dec']:+.5f}°" if np.isfinite(r.get("ra", np.nan)) else ""))
+    link_buttons(r)
     nb = st.toggle("overlay the 5 nearest neighbours (scaled to the same counts)", key="src_overlay",
                    help="why they sit together on the map: their spectra have the same shape")
     render_spectrum(run, row, height=520, key="src", expanded=True, neighbours=5 if nb else 0)
