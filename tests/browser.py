@@ -135,3 +135,17 @@ def drag_lasso(page, points: list[tuple[float, float]]) -> None:
     for x, y in px[1:] + [px[0]]:
         page.mouse.move(x, y, steps=6)
     page.mouse.up()
+
+
+JS_DRAWN = """() => !!document.querySelector('h1') && !document.querySelector('[data-testid="stSkeleton"]')
+  && !document.querySelector('[data-testid="stStatusWidget"]')
+  && Array.from(document.querySelectorAll('.js-plotly-plot')).every(gd => gd._fullLayout && gd._fullData)"""
+
+
+def wait_drawn(page, timeout_ms: float = 120_000) -> None:
+    """Until the page has its title, the script run is over, no element is still a skeleton and every Plotly
+    chart is drawn, twice in a row 0.7 s apart (a rerun can start right after the first run)."""
+    for _ in range(2):
+        wait_idle(page, timeout_ms)
+        page.wait_for_function(JS_DRAWN, timeout=timeout_ms)
+        page.wait_for_timeout(700)

@@ -9,10 +9,11 @@ from explorer.ui import common
 run = common.page_frame("Reading the explorer", "For a class: what the numbers and pictures mean, in the order "
                         "you meet them.", simulated=False)
 
-st.markdown("""
+edges = run.dataset.energy_edges
+st.markdown(f"""
 ### 1. A spectrum
 Chandra's ACIS camera records each X-ray photon's energy. A **spectrum** counts the photons in energy bins
-(here 58 eV wide, 0.5-7 keV). Below 1 keV photons are easily absorbed by gas between us and the source; a hot
+(here {1000 * float(edges[1] - edges[0]):.0f} eV wide, {edges[0]:.1f}-{edges[-1]:.1f} keV). Below 1 keV photons are easily absorbed by gas between us and the source; a hot
 plasma or an accreting black hole sends photons up to 7 keV and beyond. The source page shows:
 - **counts per bin**, or **counts s⁻¹ keV⁻¹** (divided by the exposure time and the bin width, so that
   observations of different length compare). Neither is the source's true spectrum: the telescope's effective

@@ -50,7 +50,8 @@ dragmode = DRAG.get(drag or "click")
 selected = st.session_state.get(common.SELECTED, [])
 # The open source is not marked on the map on purpose: an unchanged figure keeps the chart's identity and lets
 # Streamlit reuse the cached message, so a click does not resend (and redraw) every point.
-left, right = st.columns([3, 2], gap="medium")
+first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
+left, right = first.columns([3, 2], gap="medium")
 with left:
     fig = figures.map_figure(sources, x, y, colour=colour, mask=mask, hover=common.get_hover(*common.run_key(run)),
                              selected_ids=selected, x_title=xt, y_title=yt, log_colour=log,

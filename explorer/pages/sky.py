@@ -40,7 +40,8 @@ with st.container(key="xle_later_sky"):
 xy = positions(*key, frame)
 selected = st.session_state.get(common.SELECTED, [])
 focus = st.session_state.get(common.SOURCE)
-left, right = st.columns([3, 2], gap="medium")
+first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
+left, right = first.columns([3, 2], gap="medium")
 with left:
     fig = sky_figure(sources, xy, frame, colour=colour, mask=mask & np.isfinite(xy).all(axis=1),
                      hover=common.get_hover(*key), selected_ids=selected, focus_id=focus, log_colour=log,

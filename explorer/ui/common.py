@@ -158,9 +158,10 @@ def page_frame(title: str, caption: str | None = None, *, simulated: bool = True
 
 def narrow_layout() -> None:
     """At phone width (below 640 px) the chart of a page (a container keyed ``xle_first``) comes right after
-    the title, before the notices and controls (keyed ``xle_later``)."""
-    st.html("<style>@media (max-width: 640px) { .st-key-xle_first { order: -1; } "
-            "[data-testid='stMainBlockContainer'] [data-testid='stHeading']:first-of-type { order: -2; } }"
+    the title, before the notices and controls."""
+    st.html("<style>@media (max-width: 640px) { "
+            "[data-testid='stLayoutWrapper']:has(> .st-key-xle_first) { order: -1; } "
+            "[data-testid='stMainBlockContainer'] [data-testid='stElementContainer']:has(h1) { order: -2; } }"
             "</style>")
 
 
