@@ -42,10 +42,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 120.0, log: Path | None = None):
-    """``streamlit run app.py`` on a free localhost port against ``run_dir``; yields the URL."""
+def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 120.0, log: Path | None = None,
+                     env: dict[str, str] | None = None):
+    """``streamlit run app.py`` on a free localhost port against ``run_dir`` (``env`` added to the server's
+    environment); yields the URL."""
     port = port or free_port()
-    env = dict(os.environ, XLE_RUN=str(run_dir), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, XLE_RUN=str(run_dir), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
     out = open(log, "wb") if log else subprocess.DEVNULL
@@ -149,3 +151,37 @@ def wait_drawn(page, timeout_ms: float = 120_000) -> None:
         wait_idle(page, timeout_ms)
         page.wait_for_function(JS_DRAWN, timeout=timeout_ms)
         page.wait_for_timeout(700)
+
+
+# Titles of the charts on the page (the spectrum's title names its source).
+JS_TITLES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map(gd => (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '').join(' | ')"""
+# Ids of the points the map marks as selected (the trace named "selected (N)").
+JS_SELECTED_IDS = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const t = (gd._fullData || []).find(t => (t.name || '').startsWith('selected ('));
+  return t ? Array.from(t.customdata) : []; }"""
+
+
+def choose(page, widget_text: str, option: str, where: str = "") -> None:
+    """Pick ``option`` in the selectbox or multiselect labelled ``widget_text`` (``where``: a CSS scope)."""
+    box = page.locator(f'{where} [data-testid="stSelectbox"], {where} [data-testid="stMultiSelect"]',
+                       has_text=widget_text).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+
+
+def click_segment(page, label: str) -> None:
+    """Click the button ``label`` of a segmented control."""
+    page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
+    wait_idle(page)
+
+
+def click_table_row(page, table_index: int, row: int) -> None:
+    """Select row ``row`` (0 = first data row) of the ``table_index``-th dataframe by its selection column."""
+    grid = page.locator('[data-testid="stDataFrame"]').nth(table_index)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 * (row + 1) + 17)
+    wait_idle(page)

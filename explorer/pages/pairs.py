@@ -11,8 +11,8 @@ f, mask = common.sidebar_filters(run)
 colour, log = common.colour_control(run)
 c = st.columns([2, 2, 3])
 n_shown = int(mask.sum())
-common._init("xle_pairs_max", min(5000, max(n_shown, 1)))
-limit = c[0].number_input("Points drawn at most", 500, 200_000, step=500, key="xle_pairs_max",
+common._init("xle_pairs_max", min(5000, max(n_shown, 100)))
+limit = c[0].number_input("Points drawn at most", 100, 200_000, step=100, key="xle_pairs_max",
                           help="A random subset keeps the matrix responsive; the full set is used when smaller.")
 axes = c[1].multiselect("Axes", run.latent_columns, default=run.latent_columns, key="xle_pairs_axes")
 c[2].caption(f"{n_shown:,} sources pass the filters; drawing {min(n_shown, int(limit)):,}.")
