@@ -78,8 +78,8 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
         for lab in ([UNLABELLED] if UNLABELLED in order else []) + [c for c in order if c != UNLABELLED]:
             m = labels == lab
             pale = lab == UNLABELLED
-            fig.add_trace(go.Scattergl(  # uid: a class hidden in the legend stays hidden when the layout changes
-                x=xs[m], y=ys[m], customdata=ids[m], text=hov[m], name=f"{lab} ({m.sum():,})", uid=f"class-{lab}",
+            fig.add_trace(go.Scattergl(
+                x=xs[m], y=ys[m], customdata=ids[m], text=hov[m], name=f"{lab} ({m.sum():,})",
                 marker=dict(size=size * (0.8 if pale else 1.25), color=colours[lab], opacity=0.35 if pale else 0.85,
                             line=dict(width=0)), **common))
     else:
@@ -117,7 +117,11 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
                                                    line=dict(width=1.5, color="#111")), **common))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), dragmode=dragmode,
                       legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.01, x=0,
-                                  title=dict(text="click to hide:" if colour == COLOUR_CLASS else "")),
+                                  title=dict(text="classes (hide with the Class filter):" if colour == COLOUR_CLASS
+                                             else ""),
+                                  # a legend click would hide a class in this browser only, lost on the next
+                                  # redraw and absent from the link: the Class filter is the one way to hide
+                                  itemclick=False, itemdoubleclick=False),
                       xaxis_title=x_title or x, yaxis_title=y_title or y, uirevision="map", hovermode="closest",
                       clickmode="event+select")
     return fig
