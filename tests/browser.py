@@ -108,8 +108,14 @@ def wait_reconstruction(page, timeout_ms: float = 120_000) -> None:
 
 
 def choose_mouse_mode(page, label: str) -> None:
+    """Click the map's Mouse mode and wait until the redrawn chart has that drag mode (the script run can end
+    before the chart is redrawn; a drag in between would zoom instead of select)."""
     page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
     wait_idle(page)
+    mode = {"click": "zoom", "box": "select", "lasso": "lasso"}[label]
+    page.wait_for_function("""(m) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+      return gd && gd._fullLayout && gd._fullLayout.dragmode === m; }""", arg=mode)
+    page.wait_for_timeout(300)
 
 
 def drag_box(page, fx0: float = 0.2, fy0: float = 0.2, fx1: float = 0.8, fy1: float = 0.8) -> None:

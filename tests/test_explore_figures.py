@@ -38,7 +38,8 @@ def test_continuous_map_puts_missing_values_in_grey_and_marks_selection():
     s = table()
     fig = figures.map_figure(s, "x", "y", colour="hard_hs", selected_ids=["s3", "s4"], focus_id="s5")
     names = [t.name for t in fig.data]
-    assert names[0].startswith("no hard_hs") and list(fig.data[0].customdata) == ["s0"]
+    assert names[0].startswith("no value") and list(fig.data[0].customdata) == ["s0"]
+    assert fig.data[1].marker.colorbar.title.text == "hardness ratio H-S"  # a readable label, not the column
     assert fig.data[1].marker.colorscale is not None
     assert "selected (2)" in names and "open source" in names
     assert "HR hm" in fig.data[1].text[0]
