@@ -85,7 +85,8 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
 
     pt = browser.click_map_point(page, 5)
     browser.wait_reconstruction(page)
-    browser.wait_idle(page)
+    browser.wait_drawn(page)
+    page.get_by_role("button", name="Source page").wait_for()  # below the spectrum, drawn after it
     names = [t for traces in page.evaluate(browser.JS_TRACE_NAMES) for t in traces]
     assert "observed" in names and "reconstruction" in names and "noiseless truth (simulation)" in names
     assert page.get_by_role("button", name="Source page").count() == 1
