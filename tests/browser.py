@@ -59,11 +59,12 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(run_dir: Path, port: int | None = None, timeout: float = 120.0, log: Path | None = None,
-                     stats: dict | None = None):
-    """``streamlit run app.py`` on a free localhost port against ``run_dir``; yields the URL. ``stats``, when
-    given, receives the server's peak resident memory (``peak_rss_gb``, Linux) when it stops."""
+                     stats: dict | None = None, env: dict[str, str] | None = None):
+    """``streamlit run app.py`` on a free localhost port against ``run_dir`` (``env`` added to the server's
+    environment); yields the URL. ``stats``, when given, receives the server's peak resident memory
+    (``peak_rss_gb``, Linux) when it stops."""
     port = port or free_port()
-    env = dict(os.environ, XLE_RUN=str(run_dir), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    env = dict(os.environ, XLE_RUN=str(run_dir), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false", **(env or {}))
     cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", "none"]
     out = open(log, "wb") if log else subprocess.DEVNULL
@@ -137,8 +138,14 @@ def wait_reconstruction(page, timeout_ms: float = 120_000) -> None:
 
 
 def choose_mouse_mode(page, label: str) -> None:
+    """Click the map's Mouse mode and wait until the redrawn chart has that drag mode (the script run can end
+    before the chart is redrawn; a drag in between would zoom instead of select)."""
     page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
     wait_idle(page)
+    mode = {"click": "zoom", "box": "select", "lasso": "lasso"}[label]
+    page.wait_for_function("""(m) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+      return gd && gd._fullLayout && gd._fullLayout.dragmode === m; }""", arg=mode)
+    page.wait_for_timeout(300)
 
 
 def _plot_box(page) -> dict:
@@ -167,3 +174,51 @@ def drag_lasso(page, points: list[tuple[float, float]]) -> None:
     for x, y in px[1:] + [px[0]]:
         page.mouse.move(x, y, steps=6)
     page.mouse.up()
+
+
+JS_DRAWN = """() => !!document.querySelector('h1') && !document.querySelector('[data-testid="stSkeleton"]')
+  && !document.querySelector('[data-testid="stStatusWidget"]')
+  && Array.from(document.querySelectorAll('.js-plotly-plot')).every(gd => gd._fullLayout && gd._fullData)"""
+
+
+def wait_drawn(page, timeout_ms: float = 120_000) -> None:
+    """Until the page has its title, the script run is over, no element is still a skeleton and every Plotly
+    chart is drawn, twice in a row 0.7 s apart (a rerun can start right after the first run)."""
+    for _ in range(2):
+        wait_idle(page, timeout_ms)
+        page.wait_for_function(JS_DRAWN, timeout=timeout_ms)
+        page.wait_for_timeout(700)
+
+
+# Titles of the charts on the page (the spectrum's title names its source).
+JS_TITLES = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map(gd => (gd._fullLayout && gd._fullLayout.title && gd._fullLayout.title.text) || '').join(' | ')"""
+# Ids of the points the map marks as selected (the trace named "selected (N)").
+JS_SELECTED_IDS = """() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const t = (gd._fullData || []).find(t => (t.name || '').startsWith('selected ('));
+  return t ? Array.from(t.customdata) : []; }"""
+
+
+def choose(page, widget_text: str, option: str, where: str = "") -> None:
+    """Pick ``option`` in the selectbox or multiselect labelled ``widget_text`` (``where``: a CSS scope)."""
+    box = page.locator(f'{where} [data-testid="stSelectbox"], {where} [data-testid="stMultiSelect"]',
+                       has_text=widget_text).first
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Escape")
+    wait_idle(page)
+
+
+def click_segment(page, label: str) -> None:
+    """Click the button ``label`` of a segmented control."""
+    page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
+    wait_idle(page)
+
+
+def click_table_row(page, table_index: int, row: int) -> None:
+    """Select row ``row`` (0 = first data row) of the ``table_index``-th dataframe by its selection column."""
+    grid = page.locator('[data-testid="stDataFrame"]').nth(table_index)
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 * (row + 1) + 17)
+    wait_idle(page)

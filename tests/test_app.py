@@ -12,7 +12,8 @@ from tests.explore_support import session_run
 
 REPO = Path(__file__).resolve().parent.parent
 APP = str(REPO / "app.py")
-PAGES = ["map", "source", "pairs", "outliers", "classify", "traversal", "upload", "run"]
+PAGES = ["map", "source", "sky", "pairs", "outliers", "classify", "traversal", "upload", "run", "help"]
+NO_SIMULATED_DATA_SHOWN = {"upload", "help"}  # before an upload, and the help page, show none of the run's data
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +47,10 @@ def texts(elements) -> str:
 def test_every_page_renders_and_says_simulated(app, page):
     at = open_page(app, page)
     assert_clean(at)
-    assert "Simulated data" in texts(at.info), f"{page} does not say the data are simulated"
+    if page in NO_SIMULATED_DATA_SHOWN:
+        assert "Simulated data" not in texts(at.info), f"{page} shows the simulated banner without simulated data"
+    else:
+        assert "Simulated data" in texts(at.info), f"{page} does not say the data are simulated"
 
 
 def test_map_click_opens_the_source_and_selection_stays_when_colour_changes(app, tiny):
@@ -142,8 +146,14 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     at.file_uploader(key="up_rmf").upload("9774.rmf", (spectra / "9774.rmf").read_bytes()).run()
     at.file_uploader(key="up_bkg").upload("9774_bg.pi", (spectra / "9774_bg.pi").read_bytes()).run()
     assert_clean(at)
-    assert "9774.pi" in texts(at.success)
+    assert "9774.pi" in texts(at.success) and "OBJECT" in texts(at.success)
     assert any("distance" in d.value.columns for d in at.dataframe)
+    assert "Simulated data" in texts(at.info)  # beside the map of the run's (simulated) sources
+    # the result stays when the reader visits another page and comes back
+    at.switch_page("explorer/pages/map.py").run()
+    at.switch_page("explorer/pages/upload.py").run()
+    assert_clean(at)
+    assert "9774.pi" in texts(at.success) and "kept" in texts(at.caption)
     at.file_uploader(key="up_pha").upload("with_nan.fits", (spectra / "with_nan.fits").read_bytes()).run()
     assert not at.exception
     assert "with_nan.fits" in texts(at.error)

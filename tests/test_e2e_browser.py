@@ -1,7 +1,9 @@
 """End to end in a real headless Chromium (software WebGL): `streamlit run app.py` on the tiny real run; the WebGL
 map draws; click a point and see its reconstruction; a click on a rare-class point opens that very source;
-box-select and see the table (which stays when the colouring changes); lasso. Screenshots go to screenshots/
-(git-ignored)."""
+box-select and see the table (which stays when the colouring changes); lasso; a link opens a source, the view
+survives a reload and Back returns from a neighbour; a browser selection reaches a SAMP client; every page at
+desktop and phone width. Screenshots go to screenshots/ (git-ignored). One server (and one SAMP hub, on
+loopback) for the whole module."""
 from __future__ import annotations
 
 import re
@@ -10,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from explorer.logic import runs
 from tests import browser
 from tests.explore_support import session_run
+from tests.samp_support import samp_hub
 
 pytest.importorskip("playwright.sync_api")
 if not Path(browser.CHROMIUM).exists():
@@ -21,29 +25,56 @@ SHOTS = browser.REPO / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def hub(tmp_path_factory):
+    with samp_hub(tmp_path_factory.mktemp("samp")) as h:
+        yield h
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, hub):
     _, run = session_run(tmp_path_factory)
     log = tmp_path_factory.getbasetemp() / "streamlit_e2e.log"
-    with browser.streamlit_server(run, log=log) as url:
+    with browser.streamlit_server(run, log=log, env={"SAMP_HUB": hub[1]}) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def sources(tmp_path_factory):
+    return runs.load_run(session_run(tmp_path_factory)[1]).sources.set_index("id")
+
+
+@pytest.fixture(scope="module")
+def chromium(server):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         b = browser.launch(p)
-        pg = b.new_page(viewport={"width": 1500, "height": 1000})
-        pg.set_default_timeout(120_000)
-        yield pg
+        yield b
         b.close()
 
 
 JS_SPECTRUM_TITLE = """() => { for (const gd of document.querySelectorAll('.js-plotly-plot')) {
   if ((gd._fullData || []).some(t => t.name === 'reconstruction')) return (gd.layout.title || {}).text || '?'; }
   return null; }"""
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    pg = chromium.new_page(viewport={"width": 1500, "height": 1000})
+    pg.set_default_timeout(120_000)
+    yield pg
+    pg.close()
+
+
+@pytest.fixture
+def fresh(chromium):
+    """A new browser context: a new Streamlit session, as a link opened in another browser."""
+    ctx = chromium.new_context(viewport={"width": 1500, "height": 1000})
+    pg = ctx.new_page()
+    pg.set_default_timeout(120_000)
+    yield pg
+    ctx.close()
 
 
 def selection_count(page) -> int:
@@ -64,8 +95,9 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     browser.wait_reconstruction(page)
     browser.wait_idle(page)
     assert pt["picked_name"] in page.evaluate(JS_SPECTRUM_TITLE)
+    page.get_by_role("button", name="Source page").wait_for()  # below the spectrum, drawn after it
     names = [t for traces in page.evaluate(browser.JS_TRACE_NAMES) for t in traces]
-    assert "observed counts" in names and "reconstruction" in names and "noiseless truth (simulation)" in names
+    assert "observed" in names and "reconstruction" in names and "noiseless truth (simulation)" in names
     assert page.get_by_role("button", name="Source page").count() == 1
     page.screenshot(path=str(SHOTS / "e2e_2_click_reconstruction.png"), full_page=True)
 
@@ -87,7 +119,7 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
 
     # the selection stays when the colouring changes
     page.locator('[data-testid="stSelectbox"]', has_text="Colour by").click()
-    page.get_by_role("option", name="hardness hard_hs").click()
+    page.get_by_role("option", name="hardness ratio H-S").click()
     browser.wait_idle(page)
     page.wait_for_timeout(1000)
     assert selection_count(page) == got
@@ -164,3 +196,101 @@ def test_search_hits_are_ringed_and_the_view_zooms_to_them(page, server):
     box.fill("")
     box.press("Enter")
     browser.wait_idle(page)
+
+
+def test_a_link_opens_its_source_the_view_survives_reload_and_back_returns_from_a_neighbour(fresh, server, sources):
+    pg = fresh
+    name = sources.loc["tiny00007", "name"]
+    pg.goto(f"{server}/?source=tiny00007")  # a link, in a browser that never saw the app
+    browser.wait_map(pg)
+    browser.wait_reconstruction(pg)
+    browser.wait_drawn(pg)
+    assert name in pg.evaluate(browser.JS_TITLES)
+    # colour, filter and layout, then reload
+    browser.choose(pg, "Colour by", "hardness ratio H-S")
+    browser.choose(pg, "Class", "AGN", where='[data-testid="stSidebar"]')
+    browser.click_segment(pg, "PCA")
+    browser.wait_drawn(pg)
+    assert all(k in pg.url for k in ("source=tiny00007", "colour=hard_hs", "classes=AGN", "layout=pca")), pg.url
+    n_agn = int((sources["class"] == "AGN").sum())
+    assert browser.wait_map(pg) == n_agn
+    pg.screenshot(path=str(SHOTS / "e2e_6_view_before_reload.png"))
+    pg.reload()
+    browser.wait_reconstruction(pg)
+    browser.wait_drawn(pg)
+    assert browser.wait_map(pg) == n_agn
+    layout = pg.evaluate("""() => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+      return {x: gd._fullLayout.xaxis.title.text, bar: gd._fullData.map(t => t.marker && t.marker.colorbar
+              && t.marker.colorbar.title && t.marker.colorbar.title.text).filter(Boolean)}; }""")
+    assert layout["x"] == "PC 1" and layout["bar"] == ["hardness ratio H-S"]
+    assert name in pg.evaluate(browser.JS_TITLES)
+    pg.screenshot(path=str(SHOTS / "e2e_7_view_after_reload.png"))
+    # the source page: open a neighbour, then Back to the source before it, Forward to the neighbour
+    pg.goto(f"{server}/source?source=tiny00007")
+    browser.wait_reconstruction(pg)
+    browser.wait_drawn(pg)
+    browser.click_table_row(pg, 1, 0)  # tables: latent values, the 10 nearest neighbours, catalog row
+    pg.wait_for_function("() => !location.search.includes('source=tiny00007')")
+    browser.wait_drawn(pg)
+    neighbour = re.search(r"source=(tiny\d+)", pg.url).group(1)
+    assert sources.loc[neighbour, "name"] in pg.evaluate(browser.JS_TITLES)
+    pg.go_back()
+    pg.wait_for_function("() => location.search.includes('source=tiny00007')")
+    browser.wait_drawn(pg)
+    pg.wait_for_function(f"() => ({browser.JS_TITLES})().includes({name!r})")
+    pg.screenshot(path=str(SHOTS / "e2e_8_back_from_neighbour.png"))
+    pg.go_forward()
+    pg.wait_for_function(f"() => location.search.includes('source={neighbour}')")
+    browser.wait_drawn(pg)
+    pg.wait_for_function(f"() => ({browser.JS_TITLES})().includes({sources.loc[neighbour, 'name']!r})")
+
+
+def test_a_selection_made_in_the_browser_reaches_a_samp_client(fresh, server, hub, sources):
+    from tests.test_samp import load
+
+    pg, rec = fresh, hub[2]
+    pg.goto(f"{server}/?classes=CV,NS")
+    browser.wait_map(pg)
+    browser.wait_drawn(pg)
+    browser.choose_mouse_mode(pg, "box")
+    browser.drag_box(pg, 0.01, 0.01, 0.99, 0.99)
+    pg.wait_for_function("() => /Selection \\((?!0 )/.test(document.body.innerText)", timeout=60_000)
+    browser.wait_drawn(pg)
+    n_selected = selection_count(pg)
+    assert n_selected > 0
+    pg.get_by_role("button", name="Send to TOPCAT (SAMP)").click()
+    p = rec.wait("table.load.votable")
+    pg.wait_for_function("() => document.body.innerText.includes('Sent ')")
+    pg.screenshot(path=str(SHOTS / "e2e_9_samp_sent.png"))
+    table = load(p["url"])
+    ids = set(table.array["id"].astype(str))
+    assert len(ids) == n_selected  # every selected source, and (below) only filtered ones
+    assert set(sources.loc[sorted(ids), "class"]) <= {"CV", "NS"}
+    assert [(q.name, q.value) for q in table.params] == [("simulated", True)]
+    # a position, from the source page
+    pg.goto(f"{server}/source?source=tiny00042")
+    browser.wait_drawn(pg)
+    pg.get_by_role("button", name="Point DS9 / Aladin (SAMP)").click()
+    q = rec.wait("coord.pointAt.sky")
+    assert abs(float(q["ra"]) - sources.loc["tiny00042", "ra"]) < 1e-9
+    assert abs(float(q["dec"]) - sources.loc["tiny00042", "dec"]) < 1e-9
+
+
+PAGES = ["map", "source", "sky", "pairs", "outliers", "classify", "traversal", "upload", "run", "help"]
+
+
+@pytest.mark.parametrize("width", [1600, 390])
+def test_screenshots_of_every_page(chromium, server, width):
+    """Every page with a source open, as a reader sees it; the pictures are looked at by people (and each page
+    must draw without an exception)."""
+    ctx = chromium.new_context(viewport={"width": width, "height": 2000 if width > 600 else 2600})
+    pg = ctx.new_page()
+    pg.set_default_timeout(120_000)
+    try:
+        for name in PAGES:
+            pg.goto(f"{server}/{'' if name == 'map' else name}?source=tiny00007")
+            browser.wait_drawn(pg)
+            assert pg.locator('[data-testid="stException"]').count() == 0, name
+            pg.screenshot(path=str(SHOTS / f"page_{name}_{width}.png"))
+    finally:
+        ctx.close()

@@ -38,7 +38,8 @@ def test_continuous_map_puts_missing_values_in_grey_and_marks_selection():
     s = table()
     fig = figures.map_figure(s, "x", "y", colour="hard_hs", selected_ids=["s3", "s4"], focus_id="s5")
     names = [t.name for t in fig.data]
-    assert names[0].startswith("no hard_hs") and list(fig.data[0].customdata) == ["s0"]
+    assert names[0].startswith("no value") and list(fig.data[0].customdata) == ["s0"]
+    assert fig.data[1].marker.colorbar.title.text == "hardness ratio H-S"  # a readable label, not the column
     assert fig.data[1].marker.colorscale is not None
     assert "selected (2)" in names and "open source" in names
     assert "HR hm" in fig.data[1].text[0]
@@ -49,7 +50,7 @@ def test_spectrum_and_other_figures_build():
     t = spectrum_table(edges, np.array([1, 2, 3, 4, 5]), background=np.ones(5) * 0.1,
                        predicted=np.array([1, 2, 3, 4, 5.0]), truth=np.ones(5))
     fig = figures.spectrum_figure(t, title="x", simulated=True)
-    assert {"observed counts", "reconstruction", "noiseless truth (simulation)", "background"} <= {d.name for d in fig.data}
+    assert {"observed", "reconstruction", "noiseless truth (simulation)", "background"} <= {d.name for d in fig.data}
     assert "simulated" in fig.layout.title.text
     s = table()
     s["z0"], s["z1"] = s["x"], s["y"]

@@ -1,4 +1,4 @@
-"""Links from a source to the Chandra Source Catalog by its name."""
+"""Links from a source to the Chandra Source Catalog and SIMBAD, by its name and by its position."""
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
@@ -30,3 +30,39 @@ def simbad_url(name: str) -> str | None:
     if not isinstance(name, str) or not name.strip():
         return None
     return f"{SIMBAD}?{urlencode({'Ident': name.strip()}, quote_via=quote)}"
+
+
+SIMBAD_COO = "https://simbad.cds.unistra.fr/simbad/sim-coo"
+CSC_CONE = "https://cda.cfa.harvard.edu/csccli/coneSearch"
+
+
+def _position(ra, dec) -> tuple[float, float] | None:
+    try:
+        ra, dec = float(ra), float(dec)
+    except (TypeError, ValueError):
+        return None
+    if not (0.0 <= ra <= 360.0 and -90.0 <= dec <= 90.0):  # NaN fails too
+        return None
+    return ra, dec
+
+
+def simbad_cone_url(ra, dec, radius_arcsec: float = 5.0) -> str | None:
+    """SIMBAD's objects within ``radius_arcsec`` of (ra, dec) in ICRS degrees (``sim-coo``); ``None`` for no
+    or an impossible position. Finds a counterpart when the name is unknown to SIMBAD."""
+    pos = _position(ra, dec)
+    if pos is None:
+        return None
+    q = {"Coord": f"{pos[0]:.6f} {pos[1]:+.6f}", "CooFrame": "ICRS", "Radius": f"{radius_arcsec:g}",
+         "Radius.unit": "arcsec", "submit": "submit query"}
+    return f"{SIMBAD_COO}?{urlencode(q, quote_via=quote)}"
+
+
+def csc_cone_url(ra, dec, radius_arcmin: float = 0.1) -> str | None:
+    """CSC master sources within ``radius_arcmin`` of (ra, dec) (the CSC command-line interface's cone search,
+    current release, a table you can read in a browser)."""
+    pos = _position(ra, dec)
+    if pos is None:
+        return None
+    q = {"version": "cur", "ra": f"{pos[0]:.6f}", "dec": f"{pos[1]:.6f}", "radius": f"{radius_arcmin:g}",
+         "outputFormat": "tsv"}
+    return f"{CSC_CONE}?{urlencode(q, quote_via=quote)}"

@@ -70,3 +70,31 @@ def outlier_ranking(sources: pd.DataFrame, score: np.ndarray, *, mask: np.ndarra
     out.insert(0, score_name, score[rows])
     out.insert(0, "rank", np.arange(1, len(rows) + 1))
     return out.reset_index(drop=True)
+
+
+def count_aware_score(deviance: np.ndarray, counts: np.ndarray, *, per_bin: int = 50,
+                      max_bins: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Deviance per bin judged against sources of similar counts: (robust z, percentile within the count bin).
+
+    The deviance of a reconstruction grows with the counts (more counts show more detail the model misses), so
+    a raw ranking lists the brightest sources. Sources are split into quantile bins of total counts (at least
+    ``per_bin`` each); within a bin, z = (log d − median log d) / (1.4826 · MAD), a robust z-score of log
+    deviance, and the percentile is the rank in the bin. NaN where the deviance is not finite or positive.
+    """
+    d = np.asarray(deviance, dtype=float)
+    c = np.asarray(counts, dtype=float)
+    ok = np.isfinite(d) & (d > 0) & np.isfinite(c)
+    z, pct = np.full(len(d), np.nan), np.full(len(d), np.nan)
+    rows = np.flatnonzero(ok)
+    if len(rows) == 0:
+        return z, pct
+    n_bins = int(np.clip(len(rows) // per_bin, 1, max_bins))
+    order = rows[np.argsort(c[rows], kind="stable")]
+    for part in np.array_split(order, n_bins):
+        ld = np.log(d[part])
+        med = np.median(ld)
+        mad = 1.4826 * np.median(np.abs(ld - med))
+        z[part] = (ld - med) / (mad if mad > 0 else 1.0)
+        ranks = np.argsort(np.argsort(ld, kind="stable"), kind="stable")
+        pct[part] = 100.0 * (ranks + 0.5) / len(part)
+    return z, pct

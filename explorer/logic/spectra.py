@@ -2,6 +2,8 @@
 counts, the noiseless truth (simulated data only) and residuals, on the energy grid."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -50,68 +52,127 @@ def spectrum_table(edges: np.ndarray, counts: np.ndarray, *, background: np.ndar
 
 
 
-def row_instrument(model, dataset, row: int):
-    """(Instrument holding only this row's response, its index tensor): one click folds one response, not all."""
-    import torch
-
-    from core.model.instrument import instrument_for
-
-    rs = dataset.responses
-    one = None if rs is None else rs.__class__(rs.photon_edges, rs.channel_edges, rs.arf[rs.index[row]][None],
-                                              rs.rmf[rs.index[row]][None], rs.names[rs.index[row]][None],
-                                              np.zeros(1, dtype=np.int32))
-    instrument, index = instrument_for(one, 1, model.photon_edges.cpu().numpy(), dataset.energy_edges)
-    return instrument, torch.as_tensor(index)
+# ---- views as X-ray astronomers read spectra: units, background subtraction, grouping, energy range ----------
+UNITS = {"counts": "counts per bin", "rate": "counts s⁻¹ keV⁻¹"}
+RESIDUALS = {"sigma": "(data−model)/σ", "deviance": "deviance"}  # σ = √model: zero-count bins stay honest
 
 
-def row_counts_shape(model, dataset, row: int, latent: np.ndarray) -> np.ndarray:
-    """The decoded source counts shape (B,) of one row, through the row's own response, sums to 1."""
-    import torch
+@dataclass(frozen=True)
+class SpectrumOptions:
+    """How a spectrum is shown. ``min_counts`` groups adjacent bins until each group holds at least that many
+    counts (0: no grouping), as ``grppha group min`` / ``ftgrouppha grouptype=min`` do; ``e_range`` keeps the
+    bins that lie inside it (keV)."""
 
-    z = torch.as_tensor(np.asarray(latent, np.float32)[None])
-    with torch.no_grad():
-        if not model.config.folds:
-            return model.counts_shape(z)[0].double().numpy()
-        return model.counts_shape(z, *row_instrument(model, dataset, row))[0].double().numpy()
+    unit: str = "counts"
+    subtract_background: bool = False
+    min_counts: int = 0
+    e_range: tuple[float, float] | None = None
+    residuals: str = "sigma"
+
+    def y_title(self) -> str:
+        return ("net " if self.subtract_background else "") + UNITS[self.unit]
 
 
-def unfolded_spectrum(model, dataset, row: int, latent: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A source's unfolded spectrum, as XSPEC's ``plot ufspec``/``eufspec`` draws it, with its decoded model.
+def group_min_counts(counts: np.ndarray, min_counts: int, good: np.ndarray | None = None) -> np.ndarray:
+    """Group index (B,) of each bin: adjacent good bins are added until the group holds ``min_counts``; bad
+    bins and a last group that never reaches the minimum get -1 (grppha marks those channels bad)."""
+    counts = np.asarray(counts, dtype=float)
+    good = np.ones(len(counts), bool) if good is None else np.asarray(good, bool)
+    out = np.full(len(counts), -1, dtype=int)
+    if min_counts <= 0:
+        out[good] = np.arange(int(good.sum()))
+        return out
+    g, acc, members = 0, 0.0, []
+    for i in np.flatnonzero(good):
+        members.append(i)
+        acc += counts[i]
+        if acc >= min_counts:
+            out[members] = g
+            g, acc, members = g + 1, 0.0, []
+    return out
 
-    Returns (model, data) tables. ``model``: per photon-grid bin ``energy`` (keV), ``flux`` (photons cm-2 s-1
-    keV-1) and ``eflux`` (E F(E), keV cm-2 s-1 keV-1) of the decoded photon spectrum, normalised so that folded
-    through the spectrum's own response and exposure it gives the maximum-likelihood source counts. ``data``: per
-    channel-grid bin the background-subtracted counts unfolded the same way (model flux at the bin's energy times
-    data / folded model), with Poisson error bars, ``good`` for bins with weight > 0. Only for models that decode
-    photon spectra (``instrument="fold"``); a ValueError otherwise.
-    """
-    import torch
 
-    from core.evaluation.measures import predicted_counts
+def deviance_residuals(observed: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """sign(d − m) √(2 (d ln(d/m) − (d − m))): the Poisson deviance of each bin as a signed residual. A
+    zero-count bin gets −√(2m), no misleading tail of (0 − m)/√m; NaN where nothing is predicted."""
+    d = np.asarray(observed, dtype=float)
+    m = np.asarray(predicted, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        term = np.where(d > 0, d * np.log(np.where(d > 0, d, 1.0) / np.where(m > 0, m, 1.0)), 0.0)
+        dev = 2.0 * (term - (d - m))
+    return np.where(m > 0, np.sign(d - m) * np.sqrt(np.maximum(dev, 0.0)), np.nan)
 
-    if not model.config.folds:
-        raise ValueError("this run's model decodes counts, not photon spectra (trained before responses were stored)")
-    instrument, index = row_instrument(model, dataset, row)
-    with torch.no_grad():
-        photons = model.decode_photons(torch.as_tensor(np.asarray(latent, np.float32)[None]))  # (1, E)
-        folded = instrument.fold(photons, index)[0].double().numpy()  # counts per photon cm-2
-    counts = np.asarray(dataset.spectra[row], float)
-    bkg = np.asarray(dataset.background[row], float)
-    w = np.ones_like(counts) if dataset.weights is None else np.asarray(dataset.weights[row], float)
-    exposure = float(dataset.catalog["exposure"].iloc[row])
-    shape = folded / max(folded.sum(), 1e-300)
-    source = predicted_counts(shape[None], counts[None], bkg[None], w[None])[0] - bkg * w  # ML source counts per bin
-    photon_flux = source.sum() / max(exposure * (folded * w).sum(), 1e-300)  # photons cm-2 s-1 in the whole model
-    pe = model.photon_edges.double().numpy()
-    e_mid = np.sqrt(pe[1:] * pe[:-1])
-    flux = photon_flux * photons[0].double().numpy() / np.diff(pe)
-    model_table = pd.DataFrame({"energy": e_mid, "flux": flux, "eflux": e_mid * flux})
-    edges = np.asarray(dataset.energy_edges, float)
-    centre = 0.5 * (edges[1:] + edges[:-1])
-    scale = np.interp(centre, e_mid, flux) / np.where(source > 0, source, np.nan)  # flux per source count
-    lo, hi = poisson_errors(counts)
-    data = pd.DataFrame({"energy": centre, "e_lo": edges[:-1], "e_hi": edges[1:], "flux": (counts - bkg) * scale,
-                         "err_lo": lo * scale, "err_hi": hi * scale, "good": w > 0})
-    for col in ("flux", "err_lo", "err_hi"):
-        data["e" + col] = data[col] * centre
-    return model_table, data
+
+SUMMED = ("observed", "background", "predicted", "truth")
+
+
+def view_table(table: pd.DataFrame, opts: SpectrumOptions, exposure: float) -> pd.DataFrame:
+    """``spectrum_table``'s rows cut to the energy range, grouped, in the chosen unit (the same column names,
+    so one figure draws every view); ``residual`` is recomputed on the groups."""
+    t = table[table["good"]] if "good" in table else table
+    if opts.e_range is not None:
+        lo, hi = opts.e_range
+        t = t[(t["e_lo"] >= lo - 1e-9) & (t["e_hi"] <= hi + 1e-9)]
+    groups = group_min_counts(t["observed"].to_numpy(), opts.min_counts)
+    t = t.assign(group=groups)
+    t = t[t["group"] >= 0]
+    cols = [c for c in SUMMED if c in t]
+    agg = t.groupby("group").agg(e_lo=("e_lo", "min"), e_hi=("e_hi", "max"), **{c: (c, "sum") for c in cols})
+    agg = agg.reset_index(drop=True)
+    agg.insert(2, "energy", 0.5 * (agg["e_lo"] + agg["e_hi"]))
+    agg.insert(3, "width", agg["e_hi"] - agg["e_lo"])
+    obs = agg["observed"].to_numpy()
+    lo_err, hi_err = poisson_errors(obs)
+    if "predicted" in agg:
+        pred = agg["predicted"].to_numpy()
+        agg["residual"] = (deviance_residuals(obs, pred) if opts.residuals == "deviance"
+                           else pearson_residuals(obs, pred))
+    bkg = agg["background"].to_numpy() if "background" in agg else np.zeros(len(agg))
+    if opts.subtract_background:
+        for c in ("observed", "predicted", "truth"):
+            if c in agg:
+                agg[c] = agg[c] - bkg
+    scale = 1.0 / (max(float(exposure), 1e-9) * agg["width"].to_numpy()) if opts.unit == "rate" else 1.0
+    for c in cols:
+        agg[c] = agg[c] * scale
+    agg.insert(agg.columns.get_loc("observed") + 1, "err_lo", lo_err * scale)
+    agg.insert(agg.columns.get_loc("observed") + 2, "err_hi", hi_err * scale)
+    agg.attrs["y_title"] = opts.y_title()
+    return agg
+
+
+def overlay(table: pd.DataFrame, counts: np.ndarray, background: np.ndarray, opts: SpectrumOptions,
+            exposure: float) -> np.ndarray:
+    """Another source's counts drawn on this source's view: scaled to the same total counts in the range (a
+    comparison of shapes), then grouped like this source. Returns the values at this view's groups."""
+    t = table[table["good"]] if "good" in table else table
+    if opts.e_range is not None:
+        lo, hi = opts.e_range
+        t = t[(t["e_lo"] >= lo - 1e-9) & (t["e_hi"] <= hi + 1e-9)]
+    idx = t.index.to_numpy()
+    c = np.asarray(counts, dtype=float)[idx]
+    b = np.asarray(background, dtype=float)[idx]
+    total = c.sum()
+    f = t["observed"].sum() / total if total > 0 else 0.0
+    groups = group_min_counts(t["observed"].to_numpy(), opts.min_counts)
+    keep = groups >= 0
+    y = np.bincount(groups[keep], weights=(c * f)[keep])
+    if opts.subtract_background:
+        y = y - np.bincount(groups[keep], weights=(b * f)[keep])
+    if opts.unit == "rate":
+        e_lo = np.array([t["e_lo"].to_numpy()[groups == g].min() for g in range(len(y))])
+        e_hi = np.array([t["e_hi"].to_numpy()[groups == g].max() for g in range(len(y))])
+        y = y / (max(float(exposure), 1e-9) * (e_hi - e_lo))
+    return y
+
+
+def export_csv(view: pd.DataFrame, extra: dict[str, np.ndarray] | None = None) -> bytes:
+    """The plotted data as CSV; value columns carry their unit in the header."""
+    unit = view.attrs.get("y_title", "")
+    out = view.rename(columns={c: f"{c} [{unit}]" for c in ("observed", "err_lo", "err_hi", "background",
+                                                          "predicted", "truth") if c in view})
+    out = out.rename(columns={"e_lo": "e_lo [keV]", "e_hi": "e_hi [keV]", "energy": "energy [keV]",
+                              "width": "width [keV]", "residual": "residual [sigma]"})
+    for name, values in (extra or {}).items():
+        out[f"{name} [{unit}]"] = values
+    return out.to_csv(index=False).encode()

@@ -77,6 +77,9 @@ def panel() -> None:
         m[i].metric(label, f"{r['balanced_accuracy']:.3f}" + (f" ± {std:.3f}" if std is not None else ""),
                     delta=delta, delta_color="off" if delta is None else "inverse")
     m[-1].metric("chance", f"{1 / len(out['classes']):.3f}", help="balanced accuracy of guessing")
+    st.caption("k-means (the paper's protocol) names each cluster by its most common class; when every cluster is "
+               "mostly AGN, all sources are called AGN and a 2-class task scores exactly 0.500, chance: a result "
+               "(the clusters do not follow the classes), not a bug. See Help, section 5.")
     st.caption(f"{out['n']:,} labelled sources among the filtered ones · classes {', '.join(out['classes'])}"
                + (f" · left out (fewer than 2 sources): {out['dropped']}" if out["dropped"] else "")
                + f" · {'k-means, no folds' if method == 'kmeans' else str(res.get('n_folds', 5)) + ' fixed repeated folds, the same for every feature set; ± is the std over folds, the table gives the corrected 95% interval'}"

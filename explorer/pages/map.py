@@ -7,7 +7,7 @@ import streamlit as st
 from explorer.component import scatter_map, selected_rows
 from explorer.logic import export
 from explorer.logic.filters import search
-from explorer.ui import common, source_view
+from explorer.ui import common, sampui, source_view
 
 MAP_KEY = "xle_map"
 TABLE_MAX = 20_000
@@ -59,7 +59,8 @@ drag = c[4].segmented_control("Mouse", list(MODES), key="xle_drag",
 
 selected = st.session_state.get(common.SELECTED, [])
 query = st.session_state.get("xle_f_name", "")
-left, right = st.columns([3, 2], gap="medium")
+first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
+left, right = first.columns([3, 2], gap="medium")
 with left:  # WebGL map: the open source ringed, search hits highlighted, only changed layers resent
     scatter_map(run, x, y, titles=(xt, yt), colour=colour, log=log, mask=mask, selected=selected,
                 focus_id=st.session_state.get(common.SOURCE),
@@ -86,7 +87,7 @@ else:
     rows = selected_rows(MAP_KEY, selected, run)
     # a table of 757,000 rows is a 100 MB message: the first TABLE_MAX are listed, the downloads hold them all
     table = sources.iloc[rows[:TABLE_MAX]][[col for col in SHOW_COLUMNS if col in sources.columns]]
-    head = st.columns([1, 1, 1, 1, 3])
+    head = st.columns([1, 1, 1, 1.4, 1.8, 2])
     stem = f"{run.name}_selection_{len(rows)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
     for i, fmt in enumerate(export.FORMATS):
@@ -94,11 +95,13 @@ else:
                                     sources.iloc[rows].drop(columns=["row"]), fmt, meta=meta),
                                 file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
                                 icon=":material/download:", key=f"dl_{fmt}")
-    if head[3].button("Clear selection", icon=":material/close:"):
+    with head[3]:
+        sampui.send_table_button(sources.iloc[rows].drop(columns=["row"]), name=stem, meta=meta, key="samp_sel")
+    if head[4].button("Clear selection", icon=":material/close:"):
         st.session_state[common.SELECTED] = []
         st.rerun()
     if run.simulated:
-        head[4].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
+        head[5].caption("Downloads carry a `simulated` column and header flag: these counts are simulated.")
     if len(rows) > TABLE_MAX:
         st.caption(f"The table lists the first {TABLE_MAX:,} of the {len(rows):,} selected sources; the "
                    "downloads hold all of them.")

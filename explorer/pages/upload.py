@@ -12,9 +12,14 @@ from explorer.logic.neighbours import neighbour_table
 from explorer.logic.spectra import spectrum_table
 from explorer.ui import common, figures
 
+
+class _Kept(Exception):
+    """No new upload: the kept result is shown."""
+
 run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum: a CSC per-source `*_pha3.fits` (it "
                         "carries its background), or an OGIP PHA file with its ARF and RMF (and background). It is "
-                        "read by the project's readers, encoded by this run's model and placed on the saved maps.")
+                        "read by the project's readers, encoded by this run's model and placed on the saved maps.",
+                        simulated=False)
 st.caption("Your upload is real data; the sources it is placed among (the map, the neighbours) are this run's. "
            f"Limits: {upload.MAX_FILE_MB} MB per file, {upload.MAX_TOTAL_MB} MB in all. Files stay on the server "
            f"only while they are read.")
@@ -29,16 +34,31 @@ bkg = c[3].file_uploader("Background (optional)", type=["pi", "pha", "fits", "fi
                          max_upload_size=upload.MAX_FILE_MB)
 st.caption("Without ARF/RMF/background uploads, the files the PHA header names (ANCRFILE, RESPFILE, BACKFILE) "
            "are used if you upload them under those names here.")
-if pha is None:
+kept = st.session_state.get(common.UPLOAD)
+if kept is not None and kept["run"] != str(run.run_dir):  # placed with another run's model: not valid here
+    st.session_state.pop(common.UPLOAD)
+    kept = None
+if pha is None and kept is None:
     st.info("Upload a spectrum to place it on the map.", icon=":material/upload_file:")
     st.stop()
-
-files = {"pha": [(pha.name, pha.getvalue())]}
+if pha is None:
+    name, spec, res = kept["name"], kept["spec"], kept["res"]
+    c = st.columns([4, 1])
+    c[0].caption(f"Your last upload, **{name}**, is kept while you visit other pages, until you upload another.")
+    if c[1].button("Forget it", icon=":material/delete:", key="up_forget"):
+        st.session_state.pop(common.UPLOAD, None)
+        st.rerun()
+else:
+    name = pha.name
+    spec, res = None, None
+files = {} if pha is None else {"pha": [(pha.name, pha.getvalue())]}
 for role, f in (("arf", arf), ("rmf", rmf), ("background", bkg)):
     if f is not None:
         files[role] = [(f.name, f.getvalue())]
 key = common.run_key(run)
 try:
+    if pha is None:
+        raise _Kept
     grid = upload.grid_of(run.dataset.energy_edges, run.dataset.info)
     spec = upload.load_upload(files, grid)  # every refusal says why, without server paths
     with st.spinner("Encoding…"):
@@ -49,22 +69,33 @@ except SpectrumError as exc:
 except XLEError as exc:
     st.error(str(exc), icon=":material/error:")
     st.stop()
+except _Kept:
+    pass
 except Exception as exc:  # a broken upload must never take the page down
     st.error(f"{pha.name} could not be used (internal error {type(exc).__name__})", icon=":material/error:")
     st.stop()
+else:
+    st.session_state[common.UPLOAD] = {"run": str(run.run_dir), "name": name, "spec": spec, "res": res}
 
 for w in spec.warnings:
     st.warning(w)
 hr = spec.hardness
-st.success(f"**{pha.name}**: {spec.total_counts:,} counts on the grid, exposure {spec.exposure:,.0f} s · "
+obj = str(spec.meta.get("object", "") or "").strip()
+ident = " · ".join(x for x in (f"OBJECT **{obj}**" if obj else "no OBJECT in the header",
+                               f"ObsID {spec.meta['obsid']}" if spec.meta.get("obsid") else "",
+                               str(spec.meta.get("instrument", ""))) if x)
+st.success(f"**{name}** ({ident}): {spec.total_counts:,} counts on the grid, exposure {spec.exposure:,.0f} s · "
            + " · ".join(f"{k} {v:+.2f}" for k, v in hr.items() if np.isfinite(v)), icon=":material/check_circle:")
 left, right = st.columns([1, 1])
 with left:
     table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
                            weights=spec.weights)
-    st.plotly_chart(figures.spectrum_figure(table, title=f"{pha.name} (your upload, real data)", height=460),
+    st.plotly_chart(figures.spectrum_figure(table, title=f"{obj or name} (your upload, real data)", height=460),
                     key="up_spec")
 with right:
+    if run.simulated:
+        st.info("**Simulated data** around your spectrum: the map's sources and the neighbours below are this "
+                "run's simulated spectra; your spectrum (left) is real.", icon=":material/science:")
     proj = st.segmented_control("Map", [m.upper() for m in run.maps], default=[m.upper() for m in run.maps][0],
                                 key="up_proj") or "UMAP"
     m = proj.lower()

@@ -13,17 +13,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.data.classes import UNLABELLED
+from explorer.logic import columns
 from explorer.logic import filters as flt
 from explorer.logic import runs
 from explorer.logic.neighbours import LatentIndex
-from explorer.ui import figures
+from explorer.ui import figures, url
+from explorer.ui import keys as K
 
-# session-state keys
-RUN = "xle_run"
-SOURCE = "xle_source_id"  # the open source (id)
-SELECTED = "xle_selected_ids"  # ids of the last box/lasso selection
-COLOUR = "xle_colour"
-GOTO = "xle_goto"  # a page to switch to, set by callbacks (which cannot switch pages themselves)
+# session-state keys (explorer/ui/keys.py)
+RUN, SOURCE, SELECTED, COLOUR, GOTO, UPLOAD = K.RUN, K.SOURCE, K.SELECTED, K.COLOUR, K.GOTO, K.UPLOAD
 PERSIST = (RUN, "xle_f_classes", "xle_f_splits", "xle_f_cmin", "xle_f_cmax", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
            COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y")
 
@@ -36,6 +35,8 @@ PAGES = {
     "traversal": "explorer/pages/traversal.py",
     "upload": "explorer/pages/upload.py",
     "run": "explorer/pages/run.py",
+    "sky": "explorer/pages/sky.py",
+    "help": "explorer/pages/help.py",
 }
 
 SIMULATED_NOTICE = ("**Simulated data.** Every spectrum of this dataset is simulated: each source is a real "
@@ -137,22 +138,43 @@ def choose_run() -> runs.RunView | None:
         return None
 
 
-def page_frame(title: str, caption: str | None = None) -> runs.RunView | None:
-    """Title, run chooser, simulated notice. Pages stop quietly when there is no run."""
+def page_frame(title: str, caption: str | None = None, *, simulated: bool = True) -> runs.RunView | None:
+    """Title, run chooser, the view from the URL, simulated notice (``simulated=False`` on pages that show no
+    data of the run). Pages stop quietly when there is no run."""
     goto = st.session_state.pop(GOTO, None)
     if goto:
         st.switch_page(goto)
     persist_widgets()
+    url_notes = url.read_url()
     run = choose_run()
+    narrow_layout()
     st.title(title)
     if caption:
         st.caption(caption)
     if run is None:
         st.stop()
-    simulated_notice(run)
+    url_notes += url.apply_pending(run)
+    for note in url_notes:
+        st.warning(f"Link: {note}", icon=":material/link_off:")
+    if simulated:
+        simulated_notice(run)
     for note in run.notes:
         st.warning(note)
+    url.write_url(run)
+    with st.sidebar.expander("Link to this view", icon=":material/link:"):
+        st.code(url.share_link(), language=None, wrap_lines=True)
+        st.caption("Copy it (button at the right of the box) to share or bookmark this view: the open source, "
+                   "layout, colour and filters. Back and Forward step through the views.")
     return run
+
+
+def narrow_layout() -> None:
+    """At phone width (below 640 px) the chart of a page (a container keyed ``xle_first``) comes right after
+    the title, before the notices and controls."""
+    st.html("<style>@media (max-width: 640px) { "
+            "[data-testid='stLayoutWrapper']:has(> .st-key-xle_first) { order: -1; } "
+            "[data-testid='stMainBlockContainer'] [data-testid='stElementContainer']:has(h1) { order: -2; } }"
+            "</style>")
 
 
 def simulated_notice(run: runs.RunView) -> None:
@@ -206,27 +228,24 @@ def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
 
 
 def colour_options(run: runs.RunView) -> dict[str, str]:
-    """value -> label for the colour chooser: class, reconstruction error, hardness ratios, numeric columns."""
-    opts = {figures.COLOUR_CLASS: "class"}
-    if np.isfinite(run.sources["recon_error"]).any():
-        opts[figures.COLOUR_RECON] = "reconstruction error"
-    numeric = get_numeric_columns(*run_key(run))
-    skip = {figures.COLOUR_RECON, "row"} | {c for c in numeric if c.startswith(("umap_", "pca_"))}
-    for c in ("hard_hm", "hard_hs", "hard_ms"):
-        if c in numeric:
-            opts[c] = f"hardness {c}"
-    for c in numeric:
-        if c not in opts and c not in skip:
-            opts[c] = c
-    return opts
+    """value -> readable label (with unit) for the colour chooser (``explorer.logic.columns``)."""
+    return columns.colour_options(run.sources)
 
 
 def colour_control(run: runs.RunView, where=st.sidebar) -> tuple[str, bool]:
+    """The colour chooser; a log scale is offered only for columns whose values are all positive (a log of a
+    hardness ratio would hide every negative value)."""
     opts = colour_options(run)
     _init(COLOUR, figures.COLOUR_CLASS, lambda v: v in opts)
-    colour = where.selectbox("Colour by", list(opts), format_func=opts.get, key=COLOUR)
-    log = False
+    colour = where.selectbox("Colour by", list(opts), format_func=opts.get, key=COLOUR,
+                             help="; ".join(f"{columns.describe(c).label}: {columns.describe(c).definition}"
+                                            for c in opts if c != figures.COLOUR_CLASS)[:1500])
     if colour != figures.COLOUR_CLASS:
+        d = columns.describe(colour)
+        where.caption(f"**{columns.label(colour)}**: {d.definition}" if d.definition else columns.label(colour))
+    log = False
+    if colour != figures.COLOUR_CLASS and columns.all_positive(run.sources[colour].to_numpy(dtype=float,
+                                                                                             na_value=np.nan)):
         _init("xle_log_colour", False)
         log = where.checkbox("log colour scale", key="xle_log_colour")
     return colour, log
@@ -267,6 +286,8 @@ def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, h
                 st.session_state[GOTO] = PAGES["source"]
 
     shown = df.drop(columns=[c for c in hide if c in df.columns])
+    if "class" in shown:
+        shown = shown.assign(**{"class": shown["class"].replace("", UNLABELLED)})
     st.dataframe(shown, key=key, on_select=picked, selection_mode="single-row", hide_index=True,
                  height=height if height is not None else "auto", width="stretch")
 

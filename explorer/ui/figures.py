@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from core.data.classes import CLASSES, UNLABELLED
+from explorer.logic.columns import label as col_label
 from explorer.logic.runs import class_labels
 
 CLASS_COLOURS = {
@@ -83,15 +84,15 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
                             line=dict(width=0)), **common))
     else:
         v = sub[colour].to_numpy(dtype=float, na_value=np.nan)
-        title = colour
+        title = col_label(colour)
         if log_colour:
             with np.errstate(invalid="ignore", divide="ignore"):
                 v = np.where(v > 0, np.log10(v), np.nan)
-            title = f"log10 {colour}"
+            title = f"log10 {title}"
         ok = np.isfinite(v)
         if (~ok).any():
             fig.add_trace(go.Scattergl(x=xs[~ok], y=ys[~ok], customdata=ids[~ok], text=hov[~ok],
-                                       name=f"no {colour} ({(~ok).sum():,})",
+                                       name=f"no value ({(~ok).sum():,})",
                                        marker=dict(size=size, color="#C8C8C8", opacity=0.5), **common))
         lo, hi = (np.percentile(v[ok], [1, 99]) if ok.any() else (0.0, 1.0))
         if hi <= lo:
@@ -116,7 +117,11 @@ def map_figure(sources: pd.DataFrame, x: str, y: str, *, colour: str = COLOUR_CL
                                                    line=dict(width=1.5, color="#111")), **common))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=60, b=10), dragmode=dragmode,
                       legend=dict(itemsizing="constant", orientation="h", yanchor="bottom", y=1.01, x=0,
-                                  title=dict(text="click to hide:" if colour == COLOUR_CLASS else "")),
+                                  title=dict(text="classes (hide with the Class filter):" if colour == COLOUR_CLASS
+                                             else ""),
+                                  # a legend click would hide a class in this browser only, lost on the next
+                                  # redraw and absent from the link: the Class filter is the one way to hide
+                                  itemclick=False, itemdoubleclick=False),
                       xaxis_title=x_title or x, yaxis_title=y_title or y, uirevision="map", hovermode="closest",
                       clickmode="event+select")
     return fig
@@ -131,47 +136,72 @@ def add_point(fig: go.Figure, x: float, y: float, label: str, colour: str = "#E4
 
 
 def spectrum_figure(table: pd.DataFrame, *, title: str = "", simulated: bool = False, height: int = 520,
-                    log_y: bool = False) -> go.Figure:
-    """Observed counts with Poisson error bars, the model's predicted counts, the noiseless truth and the
-    background on top; Pearson residuals below."""
+                    log_y: bool = False, overlays: dict[str, np.ndarray] | None = None,
+                    residual_title: str = "(data−model)/σ") -> go.Figure:
+    """Observed values with Poisson error bars, the model's prediction, the noiseless truth and the background
+    on top, residuals below; ``overlays`` (name -> values per row) are other sources drawn as thin lines.
+    The y unit is ``table.attrs["y_title"]`` (counts per bin by default). In log y, bins at or below zero are
+    drawn as open triangles on the axis floor instead of vanishing, and the background is a line, not a fill."""
     has_res = "residual" in table
     fig = make_subplots(rows=2 if has_res else 1, cols=1, shared_xaxes=True, vertical_spacing=0.05,
                         row_heights=[0.72, 0.28] if has_res else [1.0])
     e = table["energy"].to_numpy()
+    y = table["observed"].to_numpy(dtype=float)
+    unit = table.attrs.get("y_title", "counts per bin")
+    floor = None
+    if log_y:
+        pos = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in
+                              [y] + [table[c].to_numpy(dtype=float) for c in ("predicted", "truth") if c in table]])
+        floor = float(pos.min()) * 0.5 if len(pos) else 1e-3
+    for i, (name, values) in enumerate((overlays or {}).items()):
+        fig.add_trace(go.Scatter(x=e, y=values, mode="lines", name=name, legendgroup="neighbours",
+                                 line=dict(width=1, shape="hvh", color=f"rgba(68,119,170,{0.55 - 0.03 * i:.2f})"),
+                                 hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>" + name + "</extra>"), row=1, col=1)
+    ok = y > 0 if log_y else np.ones(len(y), bool)
     fig.add_trace(go.Scatter(
-        x=e, y=table["observed"], mode="markers", name="observed counts",
+        x=e[ok], y=y[ok], mode="markers", name="observed",
         marker=dict(size=5, color="#222"),
-        error_y=dict(type="data", symmetric=False, array=table["err_hi"], arrayminus=table["err_lo"],
-                     thickness=1, width=0, color="rgba(40,40,40,0.45)"),
-        error_x=dict(type="data", array=table["width"] / 2, thickness=1, width=0, color="rgba(40,40,40,0.25)"),
-        hovertemplate="%{x:.2f} keV: %{y:.0f} counts<extra>observed</extra>"), row=1, col=1)
+        error_y=dict(type="data", symmetric=False, array=table["err_hi"].to_numpy()[ok],
+                     arrayminus=table["err_lo"].to_numpy()[ok], thickness=1, width=0, color="rgba(40,40,40,0.45)"),
+        error_x=dict(type="data", array=table["width"].to_numpy()[ok] / 2, thickness=1, width=0,
+                     color="rgba(40,40,40,0.25)"),
+        hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>observed</extra>"), row=1, col=1)
+    if log_y and (~ok).any():
+        fig.add_trace(go.Scatter(x=e[~ok], y=np.full((~ok).sum(), floor), mode="markers", name="≤ 0 (at the floor)",
+                                 marker=dict(size=7, symbol="triangle-down-open", color="#222"),
+                                 customdata=y[~ok], hovertemplate="%{x:.2f} keV: %{customdata:.3g}<extra>observed"
+                                                                  "</extra>"), row=1, col=1)
     if "truth" in table:
         fig.add_trace(go.Scatter(x=e, y=table["truth"], mode="lines", name="noiseless truth (simulation)",
                                  line=dict(color="#2CA02C", width=2, dash="dash", shape="hvh")), row=1, col=1)
     if "predicted" in table:
         fig.add_trace(go.Scatter(x=e, y=table["predicted"], mode="lines", name="reconstruction",
                                  line=dict(color="#D62728", width=2.5, shape="hvh")), row=1, col=1)
-    if "background" in table and float(table["background"].sum()) > 0:
+    if "background" in table and float(np.abs(table["background"]).sum()) > 0:
         fig.add_trace(go.Scatter(x=e, y=table["background"], mode="lines", name="background",
-                                 line=dict(color="#8C8C8C", width=1, shape="hvh"), fill="tozeroy",
-                                 fillcolor="rgba(140,140,140,0.15)"), row=1, col=1)
+                                 line=dict(color="#8C8C8C", width=1, shape="hvh"),
+                                 fill=None if log_y else "tozeroy", fillcolor="rgba(140,140,140,0.15)"), row=1, col=1)
     if has_res:
         fig.add_trace(go.Scatter(x=e, y=table["residual"], mode="markers", name="residual", showlegend=False,
                                  marker=dict(size=4, color="#D62728"),
-                                 hovertemplate="%{x:.2f} keV: %{y:.2f} σ<extra>residual</extra>"), row=2, col=1)
+                                 hovertemplate="%{x:.2f} keV: %{y:.2f}<extra>residual</extra>"), row=2, col=1)
         fig.add_hline(y=0, line=dict(color="#888", width=1), row=2, col=1)
-        fig.update_yaxes(title_text="(obs−model)/σ", row=2, col=1, zeroline=False)
+        fig.update_yaxes(title_text=residual_title, row=2, col=1, zeroline=False)
         fig.update_xaxes(title_text="energy (keV)", row=2, col=1)
     else:
         fig.update_xaxes(title_text="energy (keV)", row=1, col=1)
-    fig.update_yaxes(title_text="counts per bin", type="log" if log_y else "linear", row=1, col=1)
+    fig.update_yaxes(title_text=unit, type="log" if log_y else "linear", row=1, col=1)
+    if log_y:
+        top = max(float(np.nanmax(np.where(np.isfinite(y), y + table["err_hi"].to_numpy(), np.nan), initial=floor)),
+                  floor * 10)
+        fig.update_yaxes(range=[np.log10(floor * 0.8), np.log10(top * 1.5)], row=1, col=1)
     fig.update_xaxes(type="log", tickvals=[0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7])
     if simulated:
         title = f"{title} <span style='font-size:11px;color:#B35900'>· simulated counts</span>"
-    fig.update_layout(title=dict(text=title, x=0.01, y=0.99, yanchor="top", font=dict(size=14)), height=height,
-                      margin=dict(l=10, r=10, t=36, b=10), hovermode="x unified",
-                      legend=dict(yanchor="top", y=0.99, xanchor="right", x=0.99, bgcolor="rgba(255,255,255,0.75)",
-                                  font=dict(size=11)))
+    fig.update_layout(title=dict(text=title, x=0.01, y=0.985, yanchor="top", font=dict(size=14)), height=height,
+                      margin=dict(l=10, r=10, t=78, b=10), hovermode="x unified",
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0,
+                                  font=dict(size=11), bgcolor="rgba(0,0,0,0)"))
     return fig
 
 
@@ -190,8 +220,9 @@ def latent_bar(z: np.ndarray, spread: np.ndarray | None = None, height: int = 22
 
 def splom_figure(sources: pd.DataFrame, columns: list[str], *, colour: str = COLOUR_CLASS,
                  mask: np.ndarray | None = None, height: int = 900, max_points: int | None = None,
-                 seed: int = 0) -> go.Figure:
-    """Scatter matrix of ``columns`` coloured like the map (class traces or a continuous column)."""
+                 seed: int = 0, log_colour: bool = False) -> go.Figure:
+    """Scatter matrix of ``columns`` coloured like the map (class traces, unlabelled underneath, or a continuous
+    column, log10 when ``log_colour``)."""
     mask = np.ones(len(sources), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     sub = sources[mask]
     if max_points is not None and len(sub) > max_points:
@@ -202,20 +233,28 @@ def splom_figure(sources: pd.DataFrame, columns: list[str], *, colour: str = COL
     common = dict(diagonal_visible=False, showupperhalf=False)
     if colour == COLOUR_CLASS:
         labels = class_labels(sub).to_numpy()
-        for i, lab in enumerate(class_order(pd.Series(labels))):
+        order = class_order(pd.Series(labels))
+        colours = {lab: class_colour(lab, i) for i, lab in enumerate(order)}
+        for lab in ([UNLABELLED] if UNLABELLED in order else []) + [c for c in order if c != UNLABELLED]:
             d = sub[labels == lab]
             fig.add_trace(go.Splom(dimensions=dims(d), name=lab, customdata=d["id"].astype(str),
                                    text=d["name"].astype(str),
-                                   marker=dict(size=size, color=class_colour(lab, i),
+                                   marker=dict(size=size, color=colours[lab],
                                                opacity=0.35 if lab == UNLABELLED else 0.7), **common))
     else:
         v = sub[colour].to_numpy(dtype=float, na_value=np.nan)
+        if log_colour:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = np.where(v > 0, np.log10(v), np.nan)
+            title = f"log10 {col_label(colour)}"
+        else:
+            title = col_label(colour)
         ok = np.isfinite(v)
         lo, hi = (np.percentile(v[ok], [1, 99]) if ok.any() else (0.0, 1.0))
         fig.add_trace(go.Splom(dimensions=dims(sub), customdata=sub["id"].astype(str), text=sub["name"].astype(str),
                                marker=dict(size=size, color=np.where(ok, v, lo), colorscale="Viridis", cmin=lo,
                                            cmax=max(hi, lo + 1e-9), showscale=True,
-                                           colorbar=dict(title=dict(text=colour))), **common))
+                                           colorbar=dict(title=dict(text=title))), **common))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), dragmode="select",
                       legend=dict(itemsizing="constant"))
     return fig

@@ -8,9 +8,11 @@ import streamlit as st
 from explorer.logic import links
 from explorer.logic.neighbours import neighbour_table
 from explorer.logic.runs import RunView
-from explorer.logic.spectra import row_counts_shape, spectrum_table, unfolded_spectrum
+from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_csv, overlay, spectrum_table,
+                                     view_table)
+from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
 from core.evaluation.measures import predicted_counts
-from explorer.ui import common, figures
+from explorer.ui import common, figures, sampui
 
 
 def decoded_shape(run: RunView, row: int) -> np.ndarray:
@@ -37,13 +39,18 @@ def _title(r: pd.Series) -> str:
     return f"{r['name']} · {cls} · {int(r['counts']):,} counts"
 
 
-def link_buttons(name: str) -> None:
-    csc, simbad = links.csc_url(name), links.simbad_url(name)
-    cols = st.columns(2)
-    if csc:
-        cols[0].link_button("CSC page", csc, icon=":material/open_in_new:", help=f"{name} in the Chandra Source Catalog")
-    if simbad:
-        cols[1].link_button("SIMBAD", simbad, icon=":material/open_in_new:")
+def link_buttons(r: pd.Series) -> None:
+    """CSC and SIMBAD by name and, when the row has a position, by coordinates; SAMP to DS9 / Aladin."""
+    name = str(r["name"])
+    ra, dec = r.get("ra"), r.get("dec")
+    by_name = [("CSC (name)", links.csc_url(name)), ("SIMBAD (name)", links.simbad_url(name))]
+    by_pos = [("CSC (cone 6″)", links.csc_cone_url(ra, dec)), ("SIMBAD (cone 5″)", links.simbad_cone_url(ra, dec))]
+    found = [(label, href) for label, href in by_name + by_pos if href]
+    cols = st.columns(len(found) + 1)
+    for c, (label, href) in zip(cols, found):
+        c.link_button(label, href, icon=":material/open_in_new:", width="stretch")
+    if links.simbad_cone_url(ra, dec):
+        sampui.point_button(float(ra), float(dec), key=f"samp_pt_{r['id']}", where=cols[-1])
 
 
 UNFOLDED_VIEWS = {"counts": None, "photons": "flux", "E·F(E)": "eflux"}
@@ -72,20 +79,68 @@ def render_unfolded(run: RunView, row: int, column: str, *, height: int, key: st
                "model is the photon spectrum before the ARF x RMF; it depends on the model, as any unfolding does.")
 
 
-def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "spec") -> None:
+def spectrum_options(key: str, edges: np.ndarray, *, expanded: bool) -> tuple[SpectrumOptions, bool]:
+    """The spectrum's view controls (unit, background, grouping, energy range, residuals, log axis)."""
+    with st.expander("Spectrum view: units, background, grouping, energy range", expanded=expanded,
+                     icon=":material/tune:"):
+        c = st.columns(3)
+        unit = c[0].segmented_control("Unit", list(UNITS), format_func=UNITS.get, default="counts",
+                                      key=f"{key}_unit") or "counts"
+        sub = c[1].toggle("subtract background", key=f"{key}_sub",
+                          help="observed minus the background expected in the source region (scaled by area "
+                               "and exposure)")
+        log_y = c[2].toggle("log y axis", key=f"{key}_log")
+        c = st.columns(3)
+        mn = c[0].number_input("Group to ≥ N counts", 0, 500, 0, 5, key=f"{key}_grp",
+                               help="adjacent bins added until each group holds N counts, as grppha 'group min N' "
+                                    "(0: no grouping); a last group short of N is left out, as grppha marks it bad")
+        lo, hi = float(edges[0]), float(edges[-1])
+        rng = c[1].slider("Energy range (keV)", lo, hi, (lo, hi), 0.1, key=f"{key}_erange")
+        res = c[2].segmented_control("Residuals", list(RESIDUALS), format_func=RESIDUALS.get, default="sigma",
+                                     key=f"{key}_res", help="σ = √model, the error the model expects (a zero-count "
+                                     "bin is not a many-σ outlier); deviance: the signed square root of each bin's "
+                                     "Poisson deviance. Grouping makes both behave like χ.") or "sigma"
+    full = tuple(rng) == (lo, hi)
+    return SpectrumOptions(unit=unit, subtract_background=bool(sub), min_counts=int(mn),
+                           e_range=None if full else (float(rng[0]), float(rng[1])), residuals=res), bool(log_y)
+
+
+def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "spec", expanded: bool = False,
+                    neighbours: int = 0) -> None:
+    """The spectrum in the chosen view, optionally with the ``neighbours`` nearest sources' spectra scaled to
+    the same counts, and the plotted data as CSV."""
     r = run.sources.iloc[row]
-    view = st.segmented_control("spectrum", list(UNFOLDED_VIEWS), default="counts", key=f"{key}_view")
+    view = st.segmented_control("spectrum", list(UNFOLDED_VIEWS), default="counts", key=f"{key}_view",
+                                help="counts as observed, or unfolded through the source's own response "
+                                     "(photons cm⁻² s⁻¹ keV⁻¹, or E·F(E))")
     if UNFOLDED_VIEWS.get(view):
         render_unfolded(run, row, UNFOLDED_VIEWS[view], height=height, key=key)
         return
-    log_y = st.toggle("log counts axis", key=f"{key}_log", value=False)
+    opts, log_y = spectrum_options(key, run.dataset.energy_edges, expanded=expanded)
+    exposure = float(r.get("exposure", 1.0) or 1.0)
     table = source_table(run, row)
-    st.plotly_chart(figures.spectrum_figure(table, title=_title(r), simulated=bool(r.get("simulated", False)),
-                                            height=height, log_y=log_y), key=f"{key}_fig", width="stretch")
+    view = view_table(table, opts, exposure)
+    over = {}
+    if neighbours:
+        nb_rows, _ = common.get_index(*common.run_key(run)).neighbours_of_row(row, neighbours)
+        for k, nr in enumerate(nb_rows, 1):
+            nb = run.sources.iloc[nr]
+            over[f"neighbour {k}: {nb['name']}"] = overlay(table, run.dataset.spectra[nr], run.dataset.background[nr],
+                                                          opts, exposure)
+    st.plotly_chart(figures.spectrum_figure(view, title=_title(r), simulated=bool(r.get("simulated", False)),
+                                            height=height, log_y=log_y, overlays=over,
+                                            residual_title=RESIDUALS[opts.residuals]),
+                    key=f"{key}_fig", width="stretch", config={"displaylogo": False})
     parts = [f"reconstruction error (deviance/bin): **{r['recon_error']:.3f}**" if np.isfinite(r["recon_error"]) else ""]
     if "truth" in table:
         parts.append("green dashed: the noiseless truth the simulation drew these counts from")
+    if over:
+        parts.append("blue lines: the nearest neighbours in the latent space, scaled to this source's counts")
+    if opts.min_counts > 0:
+        parts.append(f"{len(view)} groups of ≥ {opts.min_counts} counts")
     st.caption(" · ".join(p for p in parts if p))
+    st.download_button("Plotted data (CSV)", data=export_csv(view, over), file_name=f"{r['id']}_spectrum.csv",
+                       mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{key}_csv")
 
 
 def render_neighbours(run: RunView, row: int, *, k: int = 10, key: str = "nb") -> None:
@@ -98,12 +153,13 @@ def render_neighbours(run: RunView, row: int, *, k: int = 10, key: str = "nb") -
 
 def render_full(run: RunView, row: int) -> None:
     r = run.sources.iloc[row]
-    head = st.columns([3, 1])
-    head[0].subheader(f"{r['name']}")
-    head[0].caption(f"id `{r['id']}` · class **{r['class'] or 'unlabelled'}** · split {r['split']}")
-    with head[1]:
-        link_buttons(str(r["name"]))
-    render_spectrum(run, row, height=520, key="src")
+    st.subheader(f"{r['name']}")
+    st.caption(f"id `{r['id']}` · class **{r['class'] or 'unlabelled'}** · split {r['split']}"
+               + (f" · RA {r['ra']:.5f}° Dec {r['dec']:+.5f}°" if np.isfinite(r.get("ra", np.nan)) else ""))
+    link_buttons(r)
+    nb = st.toggle("overlay the 5 nearest neighbours (scaled to the same counts)", key="src_overlay",
+                   help="why they sit together on the map: their spectra have the same shape")
+    render_spectrum(run, row, height=520, key="src", expanded=True, neighbours=5 if nb else 0)
     left, right = st.columns([1, 1])
     with left:
         st.markdown("**Latent values** (grey: 5–95 % of the run)")
@@ -131,7 +187,7 @@ def render_compact(run: RunView, row: int) -> None:
     if c[0].button("Source page", icon=":material/open_in_full:", key="map_open_full",
                    help="catalog row, latent values and the 10 nearest neighbours"):
         common.open_source(str(r["id"]), go_to_page=True)
-    csc = links.csc_url(str(r["name"]))
+    csc = links.csc_url(str(r["name"])) or links.csc_cone_url(r.get("ra"), r.get("dec"))
     if csc:
         c[1].link_button("CSC", csc, icon=":material/open_in_new:", help="this source in the Chandra Source Catalog")
     if c[2].button("Traverse", icon=":material/tune:", key="map_traverse", help="move its latent values by hand"):

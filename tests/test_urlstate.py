@@ -1,0 +1,74 @@
+"""explorer.logic.urlstate: a view to a query and back; untrusted values ignored with a note, never a crash;
+and the app reading and writing its address (AppTest)."""
+from __future__ import annotations
+
+from explorer.logic import urlstate
+from explorer.logic.urlstate import ViewState, Valid
+from explorer.ui import keys as K
+from tests.test_app import app, tiny  # noqa: F401 (fixtures)
+
+VALID = Valid(has_id={"a1", "b2"}.__contains__, runs=["demo", "tiny"], classes=["AGN", "CV", "unlabelled"],
+              splits=["train", "test"], layouts=["UMAP", "PCA", "latent axes"], axes=["z0", "z1", "z2"],
+              colours=["class", "hard_hs", "counts"], counts=(10, 5000))
+
+
+def test_round_trip_of_a_full_view():
+    v = ViewState(source="b2", run="tiny", layout="latent axes", x="z2", y="z0", colour="counts", log=True,
+                  classes=("AGN", "unlabelled"), splits=("test",), counts=(100, 5000),
+                  hardness={"hard_hs": (-0.5, 0.25)}, name="J0537")
+    q = urlstate.encode(v, counts_range=(10, 5000))
+    assert q["source"] == "b2" and q["layout"] == "axes" and q["cmin"] == "100" and "cmax" not in q
+    back, notes = urlstate.decode(q, VALID)
+    assert notes == []
+    assert back == v
+
+
+def test_default_view_is_the_empty_query():
+    assert urlstate.encode(ViewState(hardness={"hard_hm": (-1.0, 1.0)}), counts_range=(10, 5000)) == {}
+    v, notes = urlstate.decode({}, VALID)
+    assert v == ViewState() and notes == []
+
+
+def test_untrusted_values_are_ignored_with_a_note():
+    q = {"source": "nope<script>", "run": "../../etc", "layout": "tsne", "x": "z9", "colour": "P_secret",
+         "classes": "AGN,Martian", "split": "dev", "cmin": "abc", "cmax": "999999", "hm": "0.2", "hs": "-3,0",
+         "ms": "0.5,-0.5", "hide": "CV,Ghost"}
+    v, notes = urlstate.decode(q, VALID)
+    assert v.source is None and v.run is None and v.layout is None and v.x is None and v.colour is None
+    assert v.classes == ("AGN",)  # Martian dropped; hiding CV leaves AGN
+    assert v.splits == () and v.counts is None
+    assert v.hardness == {"hard_ms": (-0.5, 0.5)}
+    joined = " ".join(notes)
+    for key in ("source", "run", "layout", "x", "colour", "classes", "split", "cmin", "cmax", "hm", "hs", "hide"):
+        assert f"`{key}=" in joined, key
+    assert "Martian" in joined and "Ghost" in joined
+
+
+def test_id_alias_and_hide_only():
+    v, notes = urlstate.decode({"id": "a1", "hide": "unlabelled"}, VALID)
+    assert v.source == "a1" and v.classes == ("AGN", "CV") and not notes
+
+
+# ---- the app (the fixtures of test_app: the tiny run, AppTest on app.py) ---------------------------------------
+
+
+def test_app_opens_the_view_a_link_names_and_writes_changes_back(app):
+    app.query_params.update({"source": "tiny00007", "colour": "hard_hs", "classes": "AGN,CV", "layout": "pca"})
+    at = app.run()
+    assert not at.exception
+    assert at.session_state[K.SOURCE] == "tiny00007"
+    assert at.selectbox(key=K.COLOUR).value == "hard_hs"
+    assert at.segmented_control(key="xle_proj").value == "PCA"
+    assert "**80** of 400 sources" in " ".join(c.value for c in at.sidebar.caption)
+    at.selectbox(key=K.COLOUR).set_value("counts").run()
+    assert at.query_params["colour"] == ["counts"] or at.query_params["colour"] == "counts"
+    assert "source" in at.query_params
+
+
+def test_app_notes_bad_link_values_and_keeps_going(app):
+    app.query_params.update({"source": "tiny99999", "colour": "nonsense"})
+    at = app.run()
+    assert not at.exception
+    notes = " ".join(w.value for w in at.warning)
+    assert "tiny99999" in notes and "nonsense" in notes
+    assert K.SOURCE not in at.session_state
