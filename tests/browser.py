@@ -142,9 +142,10 @@ def choose_mouse_mode(page, label: str) -> None:
     before the chart is redrawn; a drag in between would zoom instead of select)."""
     page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
     wait_idle(page)
-    mode = {"click": "zoom", "box": "select", "lasso": "lasso"}[label]
-    page.wait_for_function("""(m) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-      return gd && gd._fullLayout && gd._fullLayout.dragmode === m; }""", arg=mode)
+    if page.locator(MAP).count() == 0:  # a Plotly chart (the sky page): its drag mode changes on the redraw
+        mode = {"click": "zoom", "box": "select", "lasso": "lasso"}[label]
+        page.wait_for_function("""(m) => { const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+          return gd && gd._fullLayout && gd._fullLayout.dragmode === m; }""", arg=mode)
     page.wait_for_timeout(300)
 
 

@@ -16,6 +16,7 @@ import streamlit as st
 from plotly.colors import sample_colorscale
 
 from core.data.classes import UNLABELLED
+from explorer.logic import columns
 from explorer.logic import scatter as sc
 from explorer.logic.runs import RunView, class_labels
 from explorer.ui import common, figures
@@ -66,7 +67,8 @@ def _colours(run_dir: str, mtime: float, colour: str, log: bool) -> sc.Layer:
         return sc.class_layer(labels, order, classes, colours, UNLABELLED)
     lut = ["#%02x%02x%02x" % tuple(int(float(v)) for v in c[4:-1].split(","))
            for c in sample_colorscale("Viridis", list(np.linspace(0, 1, sc.NAN_CODE)))]
-    return sc.value_layer(s[colour].to_numpy(dtype=float, na_value=np.nan), order, colour, lut, log=log)
+    return sc.value_layer(s[colour].to_numpy(dtype=float, na_value=np.nan), order, columns.label(colour), lut,
+                          log=log)
 
 
 # ---- what the browser holds -------------------------------------------------------------------------------------
