@@ -118,3 +118,22 @@ def test_consistency_loss_is_zero_for_one_response_and_positive_for_two():
     assert float(consistency_loss(model, z, counts, bkg, w, one, idx, rng)) == 0.0
     z = model.encode(counts, bkg, w, two, idx)
     assert float(consistency_loss(model, z, counts, bkg, w, two, idx, rng).detach()) > 0.0
+
+
+def test_latent_refinement_never_fits_worse(folded_run):
+    from core.evaluation.measures import deviance_per_bin, predicted_counts
+    from core.model.refine import refine_latents
+
+    data, run = folded_run
+    ds, model = load_dataset(data), load_model(run)
+    inst, index = dataset_instrument(model, ds)
+    rows = slice(0, 12)
+    args = (ds.spectra[rows], ds.background[rows], None, inst, index[rows])
+    z0 = encode_spectra(model, *args[:2], instrument=inst, index=index[rows])
+    z1 = refine_latents(model, z0, *args, steps=60)
+    assert np.array_equal(refine_latents(model, z0, *args, steps=0), z0)
+    dev = [deviance_per_bin(ds.spectra[rows], predicted_counts(counts_shapes(model, z, inst, index[rows]),
+                                                               ds.spectra[rows], ds.background[rows])).mean()
+           for z in (z0, z1)]
+    assert dev[1] < dev[0]
+    assert all(p.grad is None for p in model.parameters())

@@ -10,6 +10,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reconstructions", action="store_true", help="also write reconstructions.npy (N x bins)")
     parser.add_argument("--seed", type=int, default=0, help="UMAP random seed (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device for encoding (default cpu)")
+    parser.add_argument("--refine-steps", type=int, default=0,
+                        help="refine each latent by maximum likelihood through its own response for this many "
+                             "steps (core/model/refine.py; default 0: the encoder's latents)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -18,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from core.run.encode import encode_run
 
     with tqdm(total=1, desc="encoding + maps", unit="run") as bar:
-        encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device)
+        encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device,
+                   refine_steps=args.refine_steps)
         bar.update()
     print(f"wrote latents, maps and reconstruction errors into {args.run}")
     return 0

@@ -20,6 +20,7 @@ from core.evaluation.measures import deviance_per_bin, predicted_counts
 from core.maps.projector import MapProjector
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument, instrument_for
+from core.model.refine import refine_latents
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
 
 
@@ -89,8 +90,10 @@ def reconstruction_errors(shapes: np.ndarray, ds: Dataset) -> np.ndarray:
 
 
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,
-               device: str = "cpu") -> None:
-    """Encode a whole dataset (default: the run's own dataset) and write the run's encode files."""
+               device: str = "cpu", refine_steps: int = 0) -> None:
+    """Encode a whole dataset (default: the run's own dataset) and write the run's encode files.
+
+    ``refine_steps`` > 0: each latent is then refined by maximum likelihood (``core.model.refine``)."""
     run = RunFolder(run_dir)
     model = run.load_model(device)
     ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
@@ -99,6 +102,7 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
                           f"{model.config.n_bins}")
     instrument, index = dataset_instrument(model, ds)
     latents = encode_spectra(model, ds.spectra, ds.background, ds.weights, instrument=instrument, index=index)
+    latents = refine_latents(model, latents, ds.spectra, ds.background, ds.weights, instrument, index, refine_steps)
     shapes = counts_shapes(model, latents, instrument, index)
     projector = MapProjector(seed=seed).fit(latents)
     run.write_array(LATENTS, latents.astype(np.float32))
@@ -112,7 +116,7 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
     run.write_bytes(PLACEMENT, projector.to_bytes())
     run.write_json(ENCODED, {
         "dataset": str(ds.path.resolve()), "n": len(latents), "ids_sha256": ids_checksum(ds.catalog["id"]),
-        "dataset_sha256": ds.fingerprint,
+        "dataset_sha256": ds.fingerprint, "refine_steps": int(refine_steps),
         "latent_dim": int(latents.shape[1]), "reconstructions": bool(reconstructions), "umap_seed": seed,
         "umap_placement": "weighted k nearest neighbours in latent space (UMAP transform's initialisation)",
     })

@@ -29,14 +29,14 @@ from core.errors import ConfigError, SpectrumError
 
 @dataclass(frozen=True)
 class PhotonGrid:
-    """Log-spaced photon energy grid of the decoder (keV)."""
+    """Log-spaced photon energy grid of the decoder: ``n_bins`` bins from ``e_min`` to ``e_max`` keV."""
 
-    e_min: float = 0.3
-    e_max: float = 10.0
+    e_min: float = 0.3  # keV
+    e_max: float = 10.0  # keV
     n_bins: int = 240
 
     def __post_init__(self) -> None:
-        if not (0.0 < self.e_min < self.e_max <= 100.0):
+        if not 0.0 < self.e_min < self.e_max <= 100.0:
             raise ConfigError(f"photon grid {self.e_min}-{self.e_max} keV: need 0 < e_min < e_max <= 100 keV")
         if isinstance(self.n_bins, bool) or not isinstance(self.n_bins, (int, np.integer)) or not 2 <= self.n_bins <= 8192:
             raise ConfigError(f"photon grid n_bins={self.n_bins!r}: must be a whole number in [2, 8192]")
