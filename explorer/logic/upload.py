@@ -89,8 +89,14 @@ def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
     """The uploaded spectrum through ``core.io.read_spectrum``; its ``SpectrumError`` passes through."""
     from core.io import read_spectrum
 
+    from core.data.responses import spectrum_response
+    from core.spectra.response_grid import PhotonGrid
+
     one = lambda role: paths[role][0] if paths.get(role) else None  # noqa: E731
-    return read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+    spec = read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+    # its ARF x RMF on the model's default photon grid, folded now: the uploaded files may be gone when it is encoded
+    spec.photon_response = (PhotonGrid().edges, *spectrum_response(spec))
+    return spec
 
 
 def grid_of(energy_edges: np.ndarray, info: dict) -> EnergyGrid:
@@ -113,7 +119,12 @@ def spectrum_instrument(spectrum, model):
     from core.spectra.response_grid import PhotonGrid
 
     c = model.config
-    arf, rmf = spectrum_response(spectrum, PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins))
+    grid = PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins)
+    kept = getattr(spectrum, "photon_response", None)  # folded by read_upload while the files existed
+    if kept is not None and len(kept[0]) == len(grid.edges) and np.allclose(kept[0], grid.edges):
+        arf, rmf = kept[1], kept[2]
+    else:
+        arf, rmf = spectrum_response(spectrum, grid)
     pe = model.photon_edges.cpu().numpy()
     return Instrument(arf[:, None] * rmf, pe, spectrum.grid.edges), np.zeros(1, dtype=np.int64)
 
@@ -133,9 +144,9 @@ def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> Upload
     if float((counts * w).sum()) <= 0:
         raise SpectrumError(spectrum.path, "no counts in the good channels between "
                                            f"{spectrum.grid.e_min}-{spectrum.grid.e_max} keV; nothing to encode")
-    instrument, index = spectrum_instrument(spectrum, model)
-    z = encode_spectra(model, counts, bkg, w, instrument=instrument, index=index)
-    shape = counts_shapes(model, z, instrument, index)
+    instrument, resp_index = spectrum_instrument(spectrum, model)
+    z = encode_spectra(model, counts, bkg, w, instrument=instrument, index=resp_index)
+    shape = counts_shapes(model, z, instrument, resp_index)
     pred = predicted_counts(shape, counts, bkg, w)[0]
     coords = {name: xy[0] for name, xy in RunFolder(run_dir).load_projector().transform(z).items()}
     rows, dist = index.neighbours_of_vector(z[0], k)
