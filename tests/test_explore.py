@@ -213,7 +213,11 @@ def test_upload_real_spectrum_is_placed(view, real_data, tmp_path):
     res = upload.place_spectrum(spec, load_model(view.run_dir), view.run_dir, LatentIndex().fit(view.latents))
     assert res.latent.shape == (8,) and set(res.coords) == {"umap", "pca"}
     assert np.isfinite(res.coords["umap"]).all() and len(res.neighbour_rows) == 10
-    assert res.predicted.sum() == pytest.approx(float((spec.counts * spec.weights).sum()), rel=1e-4)
+    # the source counts are the maximum-likelihood ones: sum_i c_i s_i / mu_i = sum_i s_i, s = mu - background
+    good = spec.weights > 0
+    src = (res.predicted - spec.background)[good]
+    assert float((spec.counts[good] * src / res.predicted[good]).sum()) == pytest.approx(float(src.sum()), rel=1e-4)
+    assert src.sum() > 0.9 * float(spec.counts[good].sum() - spec.background[good].sum())
 
 
 def test_upload_bad_file_gets_the_readers_error(view, real_data, tmp_path):

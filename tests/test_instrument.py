@@ -118,3 +118,46 @@ def test_consistency_loss_is_zero_for_one_response_and_positive_for_two():
     assert float(consistency_loss(model, z, counts, bkg, w, one, idx, rng)) == 0.0
     z = model.encode(counts, bkg, w, two, idx)
     assert float(consistency_loss(model, z, counts, bkg, w, two, idx, rng).detach()) > 0.0
+
+
+def test_latent_refinement_never_fits_worse(folded_run):
+    from core.evaluation.measures import deviance_per_bin, predicted_counts
+    from core.model.refine import refine_latents
+
+    data, run = folded_run
+    ds, model = load_dataset(data), load_model(run)
+    inst, index = dataset_instrument(model, ds)
+    rows = slice(0, 12)
+    args = (ds.spectra[rows], ds.background[rows], None, inst, index[rows])
+    z0 = encode_spectra(model, *args[:2], instrument=inst, index=index[rows])
+    z1 = refine_latents(model, z0, *args, steps=60)
+    assert np.array_equal(refine_latents(model, z0, *args, steps=0), z0)
+    dev = [deviance_per_bin(ds.spectra[rows], predicted_counts(counts_shapes(model, z, inst, index[rows]),
+                                                               ds.spectra[rows], ds.background[rows])).mean()
+           for z in (z0, z1)]
+    assert dev[1] < dev[0]
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_unfolded_spectrum_folds_back_to_the_source_counts(folded_run):
+    from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
+
+    data, run = folded_run
+    ds, model = load_dataset(data), load_model(run)
+    inst, index = dataset_instrument(model, ds)
+    row = 3
+    z = encode_spectra(model, ds.spectra[row:row + 1], ds.background[row:row + 1], instrument=inst,
+                       index=index[row:row + 1])[0]
+    model_t, data_t = unfolded_spectrum(model, ds, row, z)
+    assert (model_t["flux"] > 0).all() and np.allclose(model_t["eflux"], model_t["energy"] * model_t["flux"])
+    # photons cm-2 s-1 keV-1 x bin width x exposure, folded through the row's response = the fitted source counts
+    pe = model.photon_edges.double().numpy()
+    photons = model_t["flux"].to_numpy() * np.diff(pe) * float(ds.catalog["exposure"].iloc[row])
+    folded = photons @ ds.responses.matrix()[index[row]].astype(float)
+    shape = row_counts_shape(model, ds, row, z)
+    np.testing.assert_allclose(folded / folded.sum(), shape, rtol=1e-4, atol=1e-7)
+    s = ml_source_counts(*(torch.as_tensor(a[None], dtype=torch.float64) for a in
+                           (shape, np.asarray(ds.spectra[row], float), np.asarray(ds.background[row], float),
+                            np.ones(ds.n_bins))))
+    assert folded.sum() == pytest.approx(float(s), rel=1e-4)
+    assert len(data_t) == ds.n_bins and np.isfinite(data_t.loc[data_t["flux"].notna(), "err_hi"]).all()

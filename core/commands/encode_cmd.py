@@ -13,12 +13,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="UMAP random seed (default 0)")
     parser.add_argument("--device", default="cpu", help="torch device for encoding (default cpu)")
     add_parallel_args(parser)
+    parser.add_argument("--refine-steps", type=int, default=0,
+                        help="refine each latent by maximum likelihood through its own response for this many "
+                             "steps (core/model/refine.py; default 0: the encoder's latents)")
 
 
 def run(args: argparse.Namespace) -> int:
     from core.run.encode import encode_run
 
     encode_run(args.run, args.data, reconstructions=args.reconstructions, seed=args.seed, device=args.device,
-               progress=True, workers=args.workers, scheduler=args.scheduler)
+               progress=True, workers=args.workers, scheduler=args.scheduler,
+               refine_steps=args.refine_steps)
     print(f"wrote latents, maps and reconstruction errors into {args.run}")
     return 0

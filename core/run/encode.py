@@ -23,6 +23,7 @@ from core.maps.quality import map_trustworthiness
 from core.parallel import run_chunks
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument, instrument_for
+from core.model.refine import refine_latents
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
 
 
@@ -99,27 +100,29 @@ def _worker_inputs(run_dir: str, data_dir: str, device: str):
     return model, ds, *dataset_instrument(model, ds)
 
 
-def encode_chunk(task: tuple[str, str, str, int, int, bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def encode_chunk(task: tuple[str, str, str, int, int, bool, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(latents, reconstruction errors, decoded counts shapes or None) of the dataset rows [start, stop), each
     spectrum seen through its own response."""
-    run_dir, data_dir, device, start, stop, want_shapes = task
+    run_dir, data_dir, device, start, stop, want_shapes, refine_steps = task
     model, ds, instrument, index = _worker_inputs(run_dir, data_dir, device)
     rows = slice(start, stop)
     w = None if ds.weights is None else ds.weights[rows]
     idx = None if index is None else index[rows]
     latents = encode_spectra(model, ds.spectra[rows], ds.background[rows], w, instrument=instrument, index=idx)
+    latents = refine_latents(model, latents, ds.spectra[rows], ds.background[rows], w, instrument, idx, refine_steps)
     shapes = counts_shapes(model, latents, instrument, idx)
     return latents, reconstruction_errors(shapes, ds, rows), shapes if want_shapes else None
 
 
 def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: bool = False, seed: int = 0,
                device: str = "cpu", progress: bool = False, chunk: int = 65536, workers: int = 1,
-               scheduler: str | None = None) -> None:
+               scheduler: str | None = None, refine_steps: int = 0) -> None:
     """Encode a whole dataset (default: the run's own dataset) and write the run's encode files.
 
     The spectra are encoded in chunks of ``chunk`` rows, serially or on Dask workers (``core.parallel``): the
     latents are the same either way (each spectrum is encoded on its own). Memory stays bounded by a chunk at a
-    time, besides the (N, latent_dim) latents and, with ``reconstructions``, the (N, B) float32 decoded shapes."""
+    time, besides the (N, latent_dim) latents and, with ``reconstructions``, the (N, B) float32 decoded shapes.
+    ``refine_steps`` > 0: each latent is then refined by maximum likelihood (``core.model.refine``)."""
     run = RunFolder(run_dir)
     model = run.load_model(device)
     ds = load_dataset(Path(data_dir) if data_dir is not None else run.dataset_path())
@@ -127,7 +130,8 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
         raise ConfigError(f"{ds.path} has {ds.n_bins} bins per spectrum; the model of {run.path} expects "
                           f"{model.config.n_bins}")
     n = len(ds.catalog)
-    tasks = [(str(run.path.resolve()), str(ds.path.resolve()), device, i, min(i + chunk, n), reconstructions)
+    tasks = [(str(run.path.resolve()), str(ds.path.resolve()), device, i, min(i + chunk, n), reconstructions,
+              refine_steps)
              for i in range(0, n, chunk)]
     parts = run_chunks(encode_chunk, tasks, workers=workers, scheduler=scheduler, desc="encoding",
                        progress=progress)
@@ -147,7 +151,7 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
     run.write_bytes(PLACEMENT, projector.to_bytes())
     run.write_json(ENCODED, {
         "dataset": str(ds.path.resolve()), "n": n, "ids_sha256": ids_checksum(ds.catalog["id"]),
-        "dataset_sha256": ds.fingerprint, "latent_dim": int(latents.shape[1]),
+        "dataset_sha256": ds.fingerprint, "refine_steps": int(refine_steps), "latent_dim": int(latents.shape[1]),
         "reconstructions": bool(reconstructions), "umap_seed": seed,
         "umap_placement": "weighted k nearest neighbours in latent space (UMAP transform's initialisation)",
         "umap_landmarks": int(len(projector.umap_reference_)),

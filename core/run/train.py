@@ -174,7 +174,8 @@ def _state_bytes(obj: dict[str, Any]) -> bytes:
 
 def _check_resume(run_dir: Path, saved: dict[str, Any], mc: ModelConfig, tc: TrainConfig) -> None:
     for name, want in (("model", mc.to_dict()), ("train", tc.to_dict())):
-        have = saved.get(name, {})
+        # fields a run saved before they existed take the values such runs had (ModelConfig: instrument "none")
+        have = (ModelConfig if name == "model" else TrainConfig).from_dict(saved.get(name, {})).to_dict()
         diff = [k for k in want if k not in RESUME_IGNORES and have.get(k) != want[k]]
         if diff:
             k = diff[0]

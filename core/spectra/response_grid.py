@@ -30,10 +30,10 @@ from core.spectra.energy import check_energy_range
 
 @dataclass(frozen=True)
 class PhotonGrid:
-    """Log-spaced photon energy grid of the decoder (keV)."""
+    """Log-spaced photon energy grid of the decoder: ``n_bins`` bins from ``e_min`` to ``e_max`` keV."""
 
-    e_min: float = 0.3
-    e_max: float = 10.0
+    e_min: float = 0.3  # keV
+    e_max: float = 10.0  # keV
     n_bins: int = 240
 
     def __post_init__(self) -> None:

@@ -15,8 +15,8 @@ def row_instrument(model, dataset, row: int):
     from core.model.instrument import instrument_for
 
     rs = dataset.responses
-    one = None if rs is None else rs.__class__(rs.photon_edges, rs.channel_edges, rs.arf[rs.index[row]][None],
-                                              rs.rmf[rs.index[row]][None], rs.names[rs.index[row]][None],
+    r = [int(rs.index[row])] if rs is not None else []
+    one = None if rs is None else rs.__class__(rs.photon_edges, rs.channel_edges, rs.arf[r], rs.rmf[r], rs.names[r],
                                               np.zeros(1, dtype=np.int32))
     instrument, index = instrument_for(one, 1, model.photon_edges.cpu().numpy(), dataset.energy_edges)
     return instrument, torch.as_tensor(index)

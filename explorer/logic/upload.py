@@ -91,8 +91,14 @@ def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
     """The uploaded spectrum through ``core.io.read_spectrum``; its ``SpectrumError`` passes through."""
     from core.io import read_spectrum
 
+    from core.data.responses import spectrum_response
+    from core.spectra.response_grid import PhotonGrid
+
     one = lambda role: paths[role][0] if paths.get(role) else None  # noqa: E731
-    return read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+    spec = read_spectrum(one("pha"), arf=one("arf"), rmf=one("rmf"), background=one("background"), grid=grid)
+    # its ARF x RMF on the model's default photon grid, folded now: the uploaded files may be gone when it is encoded
+    spec.photon_response = (PhotonGrid().edges, *spectrum_response(spec))
+    return spec
 
 
 def explain(exc: BaseException, folder: Path) -> str:
@@ -151,7 +157,12 @@ def spectrum_instrument(spectrum, model):
     from core.spectra.response_grid import PhotonGrid
 
     c = model.config
-    arf, rmf = spectrum_response(spectrum, PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins))
+    grid = PhotonGrid(c.photon_e_min, c.photon_e_max, c.n_photon_bins)
+    kept = getattr(spectrum, "photon_response", None)  # folded by read_upload while the files existed
+    if kept is not None and len(kept[0]) == len(grid.edges) and np.allclose(kept[0], grid.edges):
+        arf, rmf = kept[1], kept[2]
+    else:
+        arf, rmf = spectrum_response(spectrum, grid)
     pe = model.photon_edges.cpu().numpy()
     return Instrument(arf[:, None] * rmf, pe, spectrum.grid.edges), np.zeros(1, dtype=np.int64)
 
