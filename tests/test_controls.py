@@ -21,7 +21,8 @@ NAME = [("text_input", "xle_f_name", "tiny001")]
 def spectrum(prefix: str) -> list:
     return [("button_group", f"{prefix}_unit", "rate"), ("toggle", f"{prefix}_sub", True),
             ("toggle", f"{prefix}_log", True), ("number_input", f"{prefix}_grp", 20),
-            ("slider", f"{prefix}_erange", (1.0, 6.0)), ("button_group", f"{prefix}_res", "deviance")]
+            ("slider", f"{prefix}_erange", (1.0, 6.0)), ("button_group", f"{prefix}_res", "deviance"),
+            ("button_group", f"{prefix}_view", "E·F(E)")]  # last: the unfolded view has none of the above
 
 
 PLAN = {
@@ -63,6 +64,8 @@ def fingerprint(at) -> str:
     h = hashlib.sha256()
     for el in at.get("plotly_chart"):
         h.update(el.proto.spec.encode())
+    for el in at.get("bidi_component"):  # the WebGL map element: its data layers, modes and marks
+        h.update(el.proto.SerializeToString())
     for d in at.dataframe:
         h.update(d.value.to_csv().encode())
     for m in at.metric:
