@@ -74,11 +74,6 @@ def get_labels_and_splits(run_dir: str, mtime: float) -> tuple[list[str], set[st
     return figures.class_order(runs.class_labels(s)), set(s["split"].unique())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def get_numeric_columns(run_dir: str, mtime: float) -> list[str]:
-    return runs.numeric_columns(get_run(run_dir, mtime).sources)
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
 def get_model(run_dir: str, mtime: float):
     from core.model.checkpoint import load_model
