@@ -152,7 +152,7 @@ def measure(run: Path, loads: int, clicks: int, box: tuple[float, float, float, 
         out["click_median_s"] = statistics.median(click_times)
         out["click_max_s"] = max(click_times)
         out["click_first_s"] = click_times[0]
-        out["colour_to_value_s"] = _colour_change(page, "hardness hard_hs")
+        out["colour_to_value_s"] = _colour_change(page, "hardness ratio H-S")
         out["colour_to_class_s"] = _colour_change(page, "class")
         out["box_to_table_s"], out["box_selected"] = _box_to_table(page, box)
         b.close()
