@@ -95,26 +95,25 @@ def counts_as(fmt: str, make) -> Callable[[fits.HDUList], None]:
     return edit
 
 
-def rmf_edit(edit) -> Callable[[Path], Path]:
-    """A damaged copy of 9774.rmf, and a copy of 9774.pi whose RESPFILE names it."""
+def companion_edit(source: str, damaged: str, keyword: str, edit) -> Callable[[Path], Path]:
+    """A damaged copy of the companion file ``source`` and a copy of 9774.pi whose ``keyword`` names it."""
     def build(folder: Path) -> Path:
-        fits_edit(folder, "9774.rmf", "bad.rmf", edit)
-        return fits_edit(folder, "9774.pi", "uses_bad_rmf.pi", header("SPECTRUM", RESPFILE="bad.rmf"))
+        fits_edit(folder, source, damaged, edit)
+        return fits_edit(folder, "9774.pi", f"uses_{damaged.replace('.', '_')}.pi",
+                         header("SPECTRUM", **{keyword: damaged}))
     return build
+
+
+def rmf_edit(edit) -> Callable[[Path], Path]:
+    return companion_edit("9774.rmf", "bad.rmf", "RESPFILE", edit)
 
 
 def arf_edit(edit) -> Callable[[Path], Path]:
-    def build(folder: Path) -> Path:
-        fits_edit(folder, "9774.arf", "bad.arf", edit)
-        return fits_edit(folder, "9774.pi", "uses_bad_arf.pi", header("SPECTRUM", ANCRFILE="bad.arf"))
-    return build
+    return companion_edit("9774.arf", "bad.arf", "ANCRFILE", edit)
 
 
 def bkg_edit(edit) -> Callable[[Path], Path]:
-    def build(folder: Path) -> Path:
-        fits_edit(folder, "9774_bg.pi", "bad_bg.pi", edit)
-        return fits_edit(folder, "9774.pi", "uses_bad_bg.pi", header("SPECTRUM", BACKFILE="bad_bg.pi"))
-    return build
+    return companion_edit("9774_bg.pi", "bad_bg.pi", "BACKFILE", edit)
 
 
 def matrix_rows(name: str, value) -> Callable[[fits.HDUList], None]:
