@@ -14,7 +14,7 @@ from astropy.io.votable import parse_single_table
 
 from core.errors import DatasetError, SpectrumError
 from core.run.folder import RunFolder
-from explorer.logic import export, filters, links, live, runs, spectra, upload
+from explorer.logic import columns, export, filters, links, live, runs, spectra, upload
 from explorer.logic.neighbours import LatentIndex, neighbour_table, outlier_ranking
 from tests.explore_support import session_run
 
@@ -68,7 +68,7 @@ def test_load_run_refuses_missing_and_mismatched(tiny, tmp_path):
 
 
 def test_numeric_columns_and_class_labels(view):
-    num = runs.numeric_columns(view.sources)
+    num = columns.numeric_columns(view.sources)
     assert "hard_hm" in num and "recon_error" in num and "row" not in num and "id" not in num
     labels = runs.class_labels(view.sources)
     assert (labels == runs.UNLABELLED).sum() == (view.sources["class"] == "").sum() > 0

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from explorer.logic.runs import numeric_columns
 
 
 @dataclass(frozen=True)
@@ -113,3 +112,16 @@ def all_positive(values: np.ndarray) -> bool:
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
     return len(v) > 0 and bool((v > 0).all())
+
+
+def numeric_columns(sources: pd.DataFrame) -> list[str]:
+    """Catalog columns that can colour the map on a continuous scale (numeric, not constant, not bookkeeping)."""
+    skip = {"row", "simulated", "labelled"}
+    out = []
+    for c in sources.columns:
+        if c in skip or not pd.api.types.is_numeric_dtype(sources[c]) or pd.api.types.is_bool_dtype(sources[c]):
+            continue
+        v = sources[c].to_numpy(dtype=float, na_value=np.nan)
+        if np.isfinite(v).sum() > 1 and np.nanstd(v) > 0:
+            out.append(c)
+    return out

@@ -224,7 +224,7 @@ def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
 
 def colour_options(run: runs.RunView) -> dict[str, str]:
     """value -> readable label (with unit) for the colour chooser (``explorer.logic.columns``)."""
-    return columns.colour_options(run.sources)
+    return run.colour_options
 
 
 def colour_control(run: runs.RunView, where=st.sidebar) -> tuple[str, bool]:

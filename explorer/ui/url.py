@@ -54,7 +54,7 @@ def valid_for(run: runs.RunView) -> urlstate.Valid:
                           classes=list(runs.class_labels(s).unique()),
                           splits=[x for x in ("train", "val", "test") if x in set(s["split"])],
                           layouts=layouts(run), axes=run.latent_columns,
-                          colours=list(columns.colour_options(s)), counts=counts_range(run))
+                          colours=list(run.colour_options), counts=counts_range(run))
 
 
 def counts_range(run: runs.RunView) -> tuple[int, int]:
