@@ -4,10 +4,13 @@ to the machine's plain matrix-multiply speed (both measured in the same run).
     .venv/bin/python benchmarks/throughput.py [--data datasets/demo] [--seconds 5] [--json out.json]
 
 Throughput is spectra per second (training: forward + backward + AdamW step at the default batch size;
-encoding: forward of the encoder only, large batches, no gradients). The encoder's FLOPs per spectrum are
-counted by torch.utils.flop_counter (matrix multiplies and attention; element-wise work is not counted, so the
-achieved GFLOP/s is a lower bound on what the hardware does). The load average is printed because the CPU may
-be shared: numbers taken while other jobs run are lower, and vary.
+encoding: forward of the encoder only, batches of 2048, no gradients). The encoder is measured at 1 and 2 torch
+threads (``--encode-threads``), by the model's torch layers (``model.encode``) and by the inference path that
+``encode`` uses (``core.model.inference.EncoderInference``), each beside a 1024 x 1024 float32 matrix multiply
+timed at the same thread count in the same run. The encoder's FLOPs per spectrum are counted by
+torch.utils.flop_counter (matrix products and attention; element-wise work is not counted, so the achieved
+GFLOP/s is a lower bound on what the hardware does). The load average is printed because the CPU may be shared:
+numbers taken while other jobs run are lower, and vary.
 
 The folding cost (issue 8): the instrument-aware model decodes a photon spectrum and folds it through each
 spectrum's response (``core.model.instrument``), then fits the source counts by maximum likelihood
@@ -25,11 +28,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.flop_counter import FlopCounterMode, mm_flop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
+from core.model.inference import EncoderInference  # noqa: E402
 from core.model.instrument import Instrument  # noqa: E402
 from core.model.likelihood import ml_source_counts  # noqa: E402
 from core.run.train import TrainConfig  # noqa: E402
@@ -82,7 +86,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0, help="seconds per measurement")
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     ap.add_argument("--threads", type=int, default=TrainConfig().threads,
-                    help="torch CPU threads (default: training's default; 0 = torch's default)")
+                    help="torch CPU threads for training (default: training's default; 0 = torch's default)")
+    ap.add_argument("--encode-threads", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2],
+                    help="torch thread counts the encoder is measured at, comma-separated (default 1,2)")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -116,45 +122,62 @@ def main() -> None:
 
     n_fold, t_fold = timed(fold_step, args.seconds)
     model.eval()
-    batch = 2048
-
-    @torch.no_grad()
-    def encode_step() -> int:
-        model.encode(counts[:batch], bkg[:batch], None, inst, index[:batch])
-        return batch
-
-    n_enc, t_enc = timed(encode_step, args.seconds)
-    # torch's fused inference path for transformer layers is invisible to the FLOP counter: count with it off
-    torch.backends.mha.set_fastpath_enabled(False)
-    with FlopCounterMode(display=False) as fc, torch.no_grad():
-        model.encode(counts[:batch], bkg[:batch], None, inst, index[:batch])
-    torch.backends.mha.set_fastpath_enabled(True)
-    flops_per_spectrum = fc.get_total_flops() / batch
-    mm = matmul_gflops(args.seconds)
-    enc_rate = n_enc / t_enc
+    train_threads = torch.get_num_threads()
+    enc = [encoder_speed(model, counts, bkg, inst, index, threads, args.seconds) for threads in args.encode_threads]
     out = {
-        "device": "cpu", "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
+        "device": "cpu", "torch_threads_training": train_threads, "cpu_count": os.cpu_count(),
         "load_average_before": load_before, "load_average_after": os.getloadavg()[0],
         "model_config": mc.to_dict(), "train_batch_size": tc.batch_size,
-        "train_spectra_per_s": n_train / t_train, "encode_spectra_per_s": enc_rate,
+        "train_spectra_per_s": n_train / t_train,
         "fold_and_normalise_spectra_per_s": n_fold / t_fold, "responses": inst.n_responses,
         "fold_share_of_training_step": (t_fold / n_fold) / (t_train / n_train),
-        "encoder_mflop_per_spectrum": flops_per_spectrum / 1e6,
-        "encoder_gflop_per_s": flops_per_spectrum * enc_rate / 1e9, "matmul_gflop_per_s": mm,
+        "encoder": enc,
     }
-    print(f"torch threads {out['torch_threads']} of {out['cpu_count']} CPUs; load average "
-          f"{load_before:.2f} before, {out['load_average_after']:.2f} after (a shared CPU gives lower numbers)")
-    print(f"training   {out['train_spectra_per_s']:>10.0f} spectra/s  (batch {tc.batch_size}, forward+backward+step)")
-    print(f"encoding   {enc_rate:>10.0f} spectra/s  (batch {batch}, no gradients)")
+    print(f"load average {load_before:.2f} before, {out['load_average_after']:.2f} after, {out['cpu_count']} CPUs "
+          f"(a shared CPU gives lower numbers)")
+    print(f"training   {out['train_spectra_per_s']:>10.0f} spectra/s  (batch {tc.batch_size}, forward+backward+step, "
+          f"{out['torch_threads_training']} torch thread(s))")
     print(f"folding    {out['fold_and_normalise_spectra_per_s']:>10.0f} spectra/s  (fold through {inst.n_responses} "
           f"responses + ML source counts, forward only): {100 * out['fold_share_of_training_step']:.1f}% of a "
           f"training step's time per spectrum")
-    print(f"encoder    {out['encoder_mflop_per_spectrum']:>10.2f} MFLOP/spectrum -> "
-          f"{out['encoder_gflop_per_s']:.1f} GFLOP/s achieved")
-    print(f"matmul     {mm:>10.1f} GFLOP/s (1024 x 1024 float32), encoder at "
-          f"{100 * out['encoder_gflop_per_s'] / mm:.0f}% of it")
+    print(f"encoder    {enc[0]['mflop_per_spectrum']:.2f} MFLOP/spectrum (matrix products, attention included)")
+    print("threads  matmul GFLOP/s | torch layers (model.encode)  | inference path (EncoderInference)")
+    for e in enc:
+        print(f"{e['threads']:>7}  {e['matmul_gflop_per_s']:>13.1f} | {e['layers_spectra_per_s']:>7.0f} spectra/s "
+              f"{e['layers_gflop_per_s']:>5.1f} GFLOP/s {e['layers_share_of_matmul']:>4.0%} | "
+              f"{e['inference_spectra_per_s']:>7.0f} spectra/s {e['inference_gflop_per_s']:>5.1f} GFLOP/s "
+              f"{e['inference_share_of_matmul']:>4.0%}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+def _addmm_inplace_flop(self_shape, a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
+    return mm_flop(a_shape, b_shape)  # torch's counter has no entry for the in-place addmm_ the inference path uses
+
+
+def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.Tensor, inst: Instrument,
+                  index: torch.Tensor, threads: int, seconds: float, batch: int = 2048) -> dict:
+    """Encoder throughput with ``threads`` torch threads, by the model's torch layers (``model.encode``, torch's
+    fused inference "fastpath" on) and by the inference path, beside the matrix multiply of the same moment.
+    FLOPs per spectrum are those of the encoder's matrix products (attention included), counted on the inference
+    path: both paths compute the same products (torch's counter misses the fastpath's and CPU flash attention's)."""
+    torch.set_num_threads(threads)
+    fast = EncoderInference(model)
+    args = (counts[:batch], bkg[:batch], None, inst, index[:batch])
+    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
+        fast(*args)
+    flops = fc.get_total_flops() / batch
+    with torch.no_grad():
+        n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
+    n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
+    mm = matmul_gflops(seconds)
+    rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast}
+    out = {"threads": threads, "mflop_per_spectrum": flops / 1e6, "matmul_gflop_per_s": mm}
+    for name, rate in rates.items():
+        out[f"{name}_spectra_per_s"] = rate
+        out[f"{name}_gflop_per_s"] = rate * flops / 1e9
+        out[f"{name}_share_of_matmul"] = rate * flops / 1e9 / mm
+    return out
 
 
 if __name__ == "__main__":

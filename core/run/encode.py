@@ -22,6 +22,7 @@ from core.maps.projector import MapProjector
 from core.maps.quality import map_trustworthiness
 from core.parallel import run_chunks
 from core.model.autoencoder import SpectrumAutoencoder
+from core.model.inference import EncoderInference
 from core.model.instrument import Instrument, instrument_for
 from core.model.refine import refine_latents
 from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
@@ -50,16 +51,18 @@ def encode_spectra(model: SpectrumAutoencoder, counts: np.ndarray, background: n
                    weights: np.ndarray | None = None, batch_size: int = 2048, instrument: Instrument | None = None,
                    index: np.ndarray | None = None) -> np.ndarray:
     """Latents (N, D) float32 of spectra (N, B) seen through responses ``index`` of ``instrument``, encoded in
-    batches on the model's device."""
+    batches on the model's device by the inference path (``core.model.inference``: the same function as
+    ``model.encode``, about twice as fast on a CPU)."""
     device = next(model.parameters()).device
     model.eval()
+    encoder = EncoderInference(model)
     out = []
     for i in _batches(len(counts), batch_size):
         c, b = (torch.as_tensor(np.array(a[i:i + batch_size], dtype=np.float32), device=device)
                 for a in (counts, background))
         w = None if weights is None else torch.as_tensor(np.array(weights[i:i + batch_size], dtype=np.float32),
                                                          device=device)
-        out.append(model.encode(c, b, w, instrument, _index(index, i, batch_size, device)).cpu().numpy())
+        out.append(encoder(c, b, w, instrument, _index(index, i, batch_size, device)).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.config.latent_dim), np.float32)
 
 
