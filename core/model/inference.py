@@ -8,8 +8,8 @@ flash-attention kernel are built for long sequences, and every bias, residual an
 freshly allocated memory. Here, per transformer layer:
 
 - the query weights carry the attention's 1/sqrt(head_dim) (one multiply fewer);
-- queries, keys and values are projected by one matrix multiply, and the bias is added in the same pass that
-  lays the heads out for the batched attention multiplies (no separate bias copy);
+- queries, keys and values are projected by one batched multiply over (q/k/v, head) that writes each head's
+  values contiguously, bias included (no permute or bias pass);
 - attention is two batched matrix multiplies over (spectra x heads) with the softmax written out in place,
   shifted by each head's largest score (``_attention_weights``);
 - the output projection and the second feed-forward matrix add into the residual stream in place (``addmm_``,
@@ -62,8 +62,10 @@ class _Layer:
         b_qkv = attn.in_proj_bias.detach().clone()
         w_qkv[:d] *= hd ** -0.5
         b_qkv[:d] *= hd ** -0.5
-        self.w_qkv = w_qkv.t().contiguous()  # (d, 3d)
-        self.b_qkv = b_qkv.view(3, 1, n_heads, 1, hd)  # broadcast over (3, N, heads, T, hd)
+        # (3 * heads, d, hd): one matrix per (q/k/v, head), so that one batched multiply writes each head's
+        # queries, keys and values contiguously, ready for attention (no separate permute and bias passes)
+        self.w_qkv = w_qkv.view(3 * n_heads, hd, d).transpose(1, 2).contiguous()
+        self.b_qkv = b_qkv.view(3 * n_heads, 1, hd)
         self.w_out = attn.out_proj.weight.detach().t().contiguous()
         self.b_out = attn.out_proj.bias.detach().clone()
         self.w_ff1 = layer.linear1.weight.detach().t().contiguous()
@@ -125,9 +127,10 @@ class EncoderInference:
         h = self.n_heads
         hd = d // h
         y = F.layer_norm(x, (d,), *w.norm1[:2], eps=w.norm1[2])
-        qkv = torch.mm(y, w.w_qkv).view(n, t, 3, h, hd).permute(2, 0, 3, 1, 4)  # (3, n, heads, t, hd), strided
-        qkv = (qkv + w.b_qkv).reshape(3, n * h, t, hd)  # the bias added in the pass that lays the heads out
-        attended = torch.bmm(_attention_weights(qkv[0], qkv[1]), qkv[2]).view(n, h, t, hd).transpose(1, 2).reshape(n * t, d)
+        # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
+        qkv = torch.baddbmm(w.b_qkv, y.expand(3 * h, n * t, d), w.w_qkv).view(3, h * n, t, hd)
+        attended = torch.bmm(_attention_weights(qkv[0], qkv[1]), qkv[2])  # (heads * n, t, hd)
+        attended = attended.view(h, n * t, hd).transpose(0, 1).reshape(n * t, d)  # heads side by side
         x += w.b_out
         x = self._add_product(x, attended, w.w_out)
         y = F.layer_norm(x, (d,), *w.norm2[:2], eps=w.norm2[2])
