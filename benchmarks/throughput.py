@@ -157,20 +157,23 @@ def _addmm_inplace_flop(self_shape, a_shape, b_shape, *args, out_shape=None, **k
 
 def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.Tensor, inst: Instrument,
                   index: torch.Tensor, threads: int, seconds: float, batch: int = 2048) -> dict:
-    """Encoder throughput with ``threads`` torch threads, by the model's torch layers (``model.encode``, torch's
-    fused inference "fastpath" on) and by the inference path, beside the matrix multiply of the same moment.
+    """Encoder throughput on ``threads`` threads, by the model's torch layers (``model.encode``, torch's fused
+    inference "fastpath" on, each operator on ``threads`` torch threads) and by the inference path (its chunks on
+    ``threads`` threads of one torch thread each, as ``EncoderInference(threads=...)`` runs them), beside the
+    1024 x 1024 matrix multiply on ``threads`` torch threads of the same moment.
     FLOPs per spectrum are those of the encoder's matrix products (attention included), counted on the inference
     path: both paths compute the same products (torch's counter misses the fastpath's and CPU flash attention's)."""
-    torch.set_num_threads(threads)
-    fast = EncoderInference(model)
+    fast = EncoderInference(model, threads=threads)
     args = (counts[:batch], bkg[:batch], None, inst, index[:batch])
     with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
-        fast(*args)
+        EncoderInference(model)(*args)  # on this thread: the counter does not see other threads' operators
     flops = fc.get_total_flops() / batch
+    torch.set_num_threads(threads)  # torch's layers: each operator split over the threads
     with torch.no_grad():
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
-    n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
+    torch.set_num_threads(1)  # the inference path: chunks side by side on its own threads, one per operator
+    n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
     rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast}
     out = {"threads": threads, "mflop_per_spectrum": flops / 1e6, "matmul_gflop_per_s": mm}
     for name, rate in rates.items():

@@ -89,3 +89,18 @@ def test_bf16_is_close_but_float32_stays_the_default():
     assert got.dtype == torch.float32
     assert torch.allclose(got, want, atol=0.1, rtol=0.05)
     assert not torch.equal(got, want)  # bfloat16 really ran
+
+
+def test_threads_give_the_same_latents_in_the_same_order():
+    model = _model()
+    counts, background, weights = _spectra(200, seed=5)
+    one = EncoderInference(model, chunk=16)(counts, background, weights)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        two = EncoderInference(model, chunk=16, threads=2)(counts, background, weights)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)
+    with pytest.raises(ValueError, match="threads=0"):
+        EncoderInference(model, threads=0)

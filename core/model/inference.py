@@ -23,6 +23,8 @@ from float32 by about 1e-2 relative; float32 stays the default everywhere).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -80,13 +82,15 @@ class EncoderInference:
     """``EncoderInference(model)(counts, background, weights, instrument, index)`` -> latents (N, D), as
     ``model.encode`` in eval mode returns them."""
 
-    def __init__(self, model: SpectrumAutoencoder, chunk: int = 128, bf16: bool = False) -> None:
+    def __init__(self, model: SpectrumAutoencoder, chunk: int = 128, bf16: bool = False, threads: int = 1) -> None:
         layers = model.transformer.layers
         if any(not (lay.norm_first and lay.activation_relu_or_gelu == 2) for lay in layers):
             raise ValueError("EncoderInference needs pre-norm GELU transformer layers (the model's own)")
         if chunk < 1:
             raise ValueError(f"chunk={chunk}: must be at least 1")
-        self.model, self.chunk, self.bf16 = model, chunk, bf16
+        if threads < 1:
+            raise ValueError(f"threads={threads}: must be at least 1")
+        self.model, self.chunk, self.bf16, self.threads = model, chunk, bf16, threads
         self.n_heads = model.config.n_heads
         self.layers = [_Layer(lay, self.n_heads) for lay in layers]
         with torch.no_grad():
@@ -94,19 +98,27 @@ class EncoderInference:
             # the response seen when none is given, computed once rather than per chunk
             self.reference_area = model.reference_area()[None] if model.n_features == 4 else None
 
-    @torch.no_grad()
     def __call__(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
                  instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
+        """Latents (N, D). With ``threads`` > 1 the chunks are encoded side by side on that many threads (torch
+        releases the GIL inside its operators); each chunk's latents do not depend on the thread that computed
+        them. Give torch one thread per operator then (``torch.set_num_threads(1)``), or the threads compete."""
         m = self.model
-        area = instrument.area(index) if instrument is not None and m.n_features == 4 else None
-        chunk_area = (lambda sl: self.reference_area) if area is None else (lambda sl: area[sl])
-        out = []
-        autocast = torch.autocast(counts.device.type, dtype=torch.bfloat16, enabled=self.bf16)
-        with autocast:
-            for i in range(0, len(counts), self.chunk):
-                sl = slice(i, i + self.chunk)
-                out.append(self._encode(counts[sl], background[sl], None if weights is None else weights[sl],
-                                        chunk_area(sl)).float())
+        with torch.no_grad():
+            area = instrument.area(index) if instrument is not None and m.n_features == 4 else None
+
+        def one(i: int) -> Tensor:
+            sl = slice(i, i + self.chunk)
+            with torch.no_grad(), torch.autocast(counts.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                return self._encode(counts[sl], background[sl], None if weights is None else weights[sl],
+                                    self.reference_area if area is None else area[sl]).float()
+
+        starts = range(0, len(counts), self.chunk)
+        if self.threads > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(self.threads) as pool:
+                out = list(pool.map(one, starts))
+        else:
+            out = [one(i) for i in starts]
         return torch.cat(out) if out else torch.empty(0, m.config.latent_dim, device=counts.device)
 
     def _encode(self, counts: Tensor, background: Tensor, weights: Tensor | None, area: Tensor | None) -> Tensor:
