@@ -172,7 +172,6 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
     with torch.no_grad():
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
-    torch.set_num_threads(1)  # the inference path: chunks side by side on its own threads, one per operator
     n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
     rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast}
     out = {"threads": threads, "mflop_per_spectrum": flops / 1e6, "matmul_gflop_per_s": mm}

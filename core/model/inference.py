@@ -101,8 +101,8 @@ class EncoderInference:
     def __call__(self, counts: Tensor, background: Tensor, weights: Tensor | None = None,
                  instrument: Instrument | None = None, index: Tensor | None = None) -> Tensor:
         """Latents (N, D). With ``threads`` > 1 the chunks are encoded side by side on that many threads (torch
-        releases the GIL inside its operators); each chunk's latents do not depend on the thread that computed
-        them. Give torch one thread per operator then (``torch.set_num_threads(1)``), or the threads compete."""
+        releases the GIL inside its operators), torch's own per-operator threading set to one thread meanwhile
+        (process-wide, restored after); each chunk's latents do not depend on the thread that computed them."""
         m = self.model
         with torch.no_grad():
             area = instrument.area(index) if instrument is not None and m.n_features == 4 else None
@@ -115,8 +115,13 @@ class EncoderInference:
 
         starts = range(0, len(counts), self.chunk)
         if self.threads > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(self.threads) as pool:
-                out = list(pool.map(one, starts))
+            before = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with ThreadPoolExecutor(self.threads) as pool:
+                    out = list(pool.map(one, starts))
+            finally:
+                torch.set_num_threads(before)
         else:
             out = [one(i) for i in starts]
         return torch.cat(out) if out else torch.empty(0, m.config.latent_dim, device=counts.device)
