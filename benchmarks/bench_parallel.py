@@ -1,6 +1,7 @@
 """Ingest and encode, serial against ``--workers W`` on a local Dask cluster, side by side on the same inputs.
 
     .venv/bin/python benchmarks/bench_parallel.py --run runs/demo --files 100000 [--encode 1300000] [--workers 2]
+                                                  [--pha CORPUS_DIR]
 
 - ingest: ``build-demo --n FILES --as-pha`` writes the corpus (simulated CSC-style pha3 files with the real
   ARF/RMF), then ``ingest`` reads it serially and with W workers; the two datasets must be byte-identical. The
@@ -45,15 +46,22 @@ def main() -> None:
     ap.add_argument("--encode", type=int, default=0, help="spectra for the encode comparison (0: skip)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--pha", type=Path, default=None,
+                    help="the ingest corpus: a folder written by build-demo --as-pha (kept); written there if empty")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(dir=args.tmp) as tmp:
         tmp = Path(tmp)
         if args.files:
-            dt, _ = step("build-demo", "--out", str(tmp / "src"), "--n", str(args.files), "--as-pha", str(tmp / "pha"))
-            print(f"wrote {args.files:,} pha3 files in {dt:.1f} s")
-            t1, m1 = step("ingest", str(tmp / "pha"), "--out", str(tmp / "serial"))
-            tw, mw = step("ingest", str(tmp / "pha"), "--out", str(tmp / "par"), "--workers", str(args.workers))
+            pha = args.pha or tmp / "pha"
+            if args.pha is None or not any(args.pha.glob("*_pha3.fits")):
+                dt, _ = step("build-demo", "--out", str(tmp / "src"), "--n", str(args.files), "--as-pha", str(pha))
+                print(f"wrote {args.files:,} pha3 files in {dt:.1f} s")
+            n_files = sum(1 for _ in pha.glob("*_pha3.fits"))
+            if n_files != args.files:
+                raise SystemExit(f"{pha} holds {n_files:,} pha3 files, not --files {args.files:,}")
+            t1, m1 = step("ingest", str(pha), "--out", str(tmp / "serial"))
+            tw, mw = step("ingest", str(pha), "--out", str(tmp / "par"), "--workers", str(args.workers))
             same = same_files(tmp / "serial", tmp / "par", CATALOG_LIKE)
             print(f"ingest serial: {t1:.1f} s ({args.files / t1:,.0f} files/s); --workers {args.workers}: {tw:.1f} s "
                   f"({args.files / tw:,.0f} files/s); speed-up {t1 / tw:.2f}x; identical datasets: {same}")
