@@ -12,6 +12,7 @@ from scipy import sparse
 
 from core.data.fetch import fetch
 from core.errors import SpectrumError
+from core.io.cells import Cells
 from core.io.response import read_rmf
 
 REAL_RMFS = ("responses/acisf01575_001N001_r0085_rmf3.fits.gz", "responses/acisf04938_000N002_r0043_rmf3.fits",
@@ -141,3 +142,18 @@ def test_descriptor_outside_the_heap_refused(tmp_path: Path, descriptor: tuple[i
     path.write_bytes(bytes(raw))
     with pytest.raises(SpectrumError, match="row 300's array .* outside the .*-byte heap"):
         read_rmf(path)
+
+
+def test_heap_arrays_at_any_byte_offset() -> None:
+    """Arrays that start off their element size's alignment (a heap packs int16 and float32 arrays)."""
+    arrays = [np.array([1.5, 2.5], ">f4"), np.array([3.5], ">f4"), np.array([], ">f4"), np.array([4.5, 5.5, 6.5], ">f4")]
+    heap, starts = b"", []
+    for a in arrays:
+        heap += b"\x07" * (len(heap) % 3 + 1)  # 1-3 bytes of other data before each array
+        starts.append(len(heap))
+        heap += a.tobytes()
+    counts = np.array([len(a) for a in arrays])
+    col = Cells("MATRIX", counts, np.dtype(">f4"), 0.0, starts=np.array(starts), heap=np.frombuffer(heap, np.uint8))
+    assert len({s % 4 for s in starts}) > 1
+    assert col.head(counts).tolist() == [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
+    assert col.head(np.array([1, 0, 0, 2])).tolist() == [1.5, 4.5, 5.5]
