@@ -157,3 +157,14 @@ def test_heap_arrays_at_any_byte_offset() -> None:
     assert len({s % 4 for s in starts}) > 1
     assert col.head(counts).tolist() == [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]
     assert col.head(np.array([1, 0, 0, 2])).tolist() == [1.5, 4.5, 5.5]
+
+
+def test_unordered_and_overlapping_groups_as_astropy_reads_them(tmp_path: Path) -> None:
+    def edit(n_grp, f_chan, n_chan, matrix):
+        n_grp[500] = 2
+        f_chan[500], n_chan[500], matrix[500] = np.array([100, 90]), np.array([20, 20]), np.arange(40) / 100
+    path = rewritten(tmp_path, edit=edit)
+    got, want = read_rmf(path).redistribution, reference_matrix(path)
+    for a, b in ((got.indptr, want.indptr), (got.indices, want.indices), (got.data, want.data)):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert got[500, 105 - 1] == pytest.approx(0.05 + 0.35)

@@ -40,15 +40,22 @@ class Cells:
 
     def _gather(self, n: np.ndarray) -> np.ndarray:
         size = self.dtype.itemsize
-        first = np.repeat(self.starts, n)
-        pos = first + (np.arange(first.size) - np.repeat(np.cumsum(n) - n, n)) * size  # byte offset of each value
-        out = np.empty(first.size, self.dtype)
-        shift = pos % size
-        for s in np.unique(shift):  # a heap array need not start on a multiple of its element size
-            view = self.heap[s:s + (self.heap.size - s) // size * size].view(self.dtype)
-            pick = shift == s
-            out[pick] = view[(pos[pick] - s) // size]
+        shift = self.starts % size  # a heap array need not start on a multiple of its element size
+        # element k of row i sits at element (starts[i] - shift[i]) // size + k of the heap viewed from shift[i]
+        index = np.arange(n.sum()) + np.repeat((self.starts - shift) // size - (np.cumsum(n) - n), n)
+        used = np.unique(shift[n > 0])
+        if len(used) <= 1:  # the usual heap: every array aligned alike, one view serves all
+            return self._view(int(used[0]) if len(used) else 0)[index]
+        out = np.empty(index.size, self.dtype)
+        for s in used:
+            pick = np.repeat(shift == s, n)
+            out[pick] = self._view(int(s))[index[pick]]
         return out
+
+    def _view(self, shift: int) -> np.ndarray:
+        """The heap as elements starting ``shift`` bytes in."""
+        size = self.dtype.itemsize
+        return self.heap[shift:shift + (self.heap.size - shift) // size * size].view(self.dtype)
 
 
 def _heap(path: Path, hdu: fits.BinTableHDU, data: fits.FITS_rec) -> np.ndarray:

@@ -92,9 +92,10 @@ def _groups(path: Path, hdu: fits.BinTableHDU, data, n_chan: int, first: int) ->
     v = values.head(per_row)
     if not np.all(np.isfinite(v)) or np.any(v < 0):
         raise SpectrumError(path, f"{hdu.name}: MATRIX has NaN, infinite or negative probabilities")
-    r = np.repeat(np.arange(len(n_grp), dtype=np.int64), per_row)
     c = np.arange(v.size, dtype=np.int64) + np.repeat(start - (np.cumsum(length) - length), length)
-    return sparse.csr_matrix((v, (r, c)), shape=(len(n_grp), n_chan))
+    matrix = sparse.csr_matrix((v, c, np.concatenate(([0], np.cumsum(per_row)))), shape=(len(n_grp), n_chan))
+    matrix.sum_duplicates()  # sorted columns, overlapping groups added: what building it from (row, col) gives
+    return matrix
 
 
 def read_rmf(path: Path) -> Rmf:
