@@ -10,15 +10,12 @@ import pytest
 from astropy.io import fits
 from scipy import sparse
 
-from core.data.fetch import fetch
+from core.data.fetch import fetch, registry
 from core.errors import SpectrumError
 from core.io.cells import Cells
 from core.io.response import read_rmf
 
-REAL_RMFS = ("responses/acisf01575_001N001_r0085_rmf3.fits.gz", "responses/acisf04938_000N002_r0043_rmf3.fits",
-             "responses/acisf07867_000N001_r0002_rmf3.fits", "responses/acisf23022_000N027_r0122_rmf3.fits.gz",
-             "spectra/3c273.rmf", "spectra/9774.rmf", "spectra/bubble.rmf", "spectra/obs1.rmf", "spectra/obs2.rmf",
-             "spectra/rmf.fits", "spectra/source.rmf")
+REAL_RMFS = [n for n in sorted(registry()) if "rmf" in Path(n).name]  # every real RMF the project has
 
 
 def reference_matrix(path: Path) -> sparse.csr_matrix:
@@ -146,7 +143,7 @@ def test_descriptor_outside_the_heap_refused(tmp_path: Path, descriptor: tuple[i
 
 def test_heap_arrays_at_any_byte_offset() -> None:
     """Arrays that start off their element size's alignment (a heap packs int16 and float32 arrays)."""
-    arrays = [np.array([1.5, 2.5], ">f4"), np.array([3.5], ">f4"), np.array([], ">f4"), np.array([4.5, 5.5, 6.5], ">f4")]
+    arrays = [np.array(a, ">f4") for a in ([1.5, 2.5], [3.5], [], [4.5, 5.5, 6.5])]
     heap, starts = b"", []
     for a in arrays:
         heap += b"\x07" * (len(heap) % 3 + 1)  # 1-3 bytes of other data before each array
