@@ -11,6 +11,7 @@ from core.errors import SpectrumError
 from core.io.fitsfile import find_hdus, header_value, is_none_name, open_fits
 from core.io.pha import PhaHDU, check_instrument, parse_spectrum_hdu
 from core.io.response import Arf, Rmf, read_arf, read_rmf
+from core.io.response_cache import cached
 
 ROLES = {"RESPFILE": "RMF", "ANCRFILE": "ARF", "BACKFILE": "background"}
 STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}
@@ -75,7 +76,8 @@ def resolve(pha_path: Path, header, keyword: str, override: Path | None,
 
 def load_responses(path: Path, header, arf: Path | None, rmf: Path | None,
                    warnings: list[str]) -> tuple[Arf, Rmf, dict[str, str]]:
-    """The ARF and RMF, or one refusal naming every one that is missing (``SpectrumError.missing``)."""
+    """The ARF and RMF (parsed once per file version in this process: ``core.io.response_cache``), or one refusal
+    naming every one that is missing (``SpectrumError.missing``)."""
     found = {kw: resolve(path, header, kw, given, warnings) for kw, given in (("ANCRFILE", arf), ("RESPFILE", rmf))}
     missing = [kw for kw, (p, _) in found.items() if p is None]
     if missing:
@@ -86,9 +88,9 @@ def load_responses(path: Path, header, arf: Path | None, rmf: Path | None,
                                   f"{'them' if len(roles) > 1 else 'it'} explicitly", missing=roles)
     arf_path, rmf_path = found["ANCRFILE"][0], found["RESPFILE"][0]
     with companion(path, "ARF", arf_path):
-        arf_ = read_arf(arf_path)
+        arf_ = cached(read_arf, arf_path)
     with companion(path, "RMF", rmf_path):
-        rmf_ = read_rmf(rmf_path)
+        rmf_ = cached(read_rmf, rmf_path)
     how = {kw: ("from the header, " if "=" in said else "") + said for kw, (_, said) in found.items()}
     return arf_, rmf_, {"rmf": f"{rmf_path.name} ({how['RESPFILE']})", "arf": f"{arf_path.name} ({how['ANCRFILE']})"}
 

@@ -46,14 +46,16 @@ def open_fits(path: Path, max_mb: float = MAX_FILE_MB) -> Iterator[fits.HDUList]
         hdul.close()
 
 
-def read_table(path: Path, hdu: fits.BinTableHDU) -> fits.FITS_rec:
-    """The table's data, failing with a SpectrumError (not astropy's own error) if its columns are damaged."""
+def read_table(path: Path, hdu: fits.BinTableHDU, raw: tuple[str, ...] = ()) -> fits.FITS_rec:
+    """The table's data, failing with a SpectrumError (not astropy's own error) if its columns are damaged.
+
+    Columns named in ``raw`` are left undecoded: their reader checks them from the raw bytes (``core.io.cells``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = hdu.data
             if data is not None:
-                _ = [data[name] for name in data.names]  # decode every column now: damage shows here
+                _ = [data[name] for name in data.names if name.upper() not in raw]  # decode now: damage shows here
     except Exception as exc:
         raise SpectrumError(path, f"HDU {hdu.name}: the table cannot be decoded ({type(exc).__name__}: {exc}); "
                                   f"its TFORM/TFIELDS/NAXIS keywords are damaged") from exc

@@ -10,6 +10,7 @@ from astropy.io import fits
 from scipy import sparse
 
 from core.errors import SpectrumError
+from core.io.cells import cells
 from core.io.energies import ebounds, energy_grid
 from core.io.fitsfile import open_fits, read_table
 from core.io.keywords import column, column_limits, number
@@ -61,37 +62,40 @@ def _first_channel(path: Path, hdu: fits.BinTableHDU, default: int) -> int:
 
 
 def _groups(path: Path, hdu: fits.BinTableHDU, data, n_chan: int, first: int) -> sparse.csr_matrix:
+    """Each row's N_GRP groups of N_CHAN channels from F_CHAN, their MATRIX values in order: built for all rows
+    at once (numpy repeat/cumsum, no loop over rows), every group checked against the row and the channels."""
     n_grp = column(path, hdu, data, "N_GRP", integer=True).astype(np.int64)
     if np.any(n_grp < 0):
         raise SpectrumError(path, f"{hdu.name}: N_GRP has negative values")
-    f_chan, n_ch, values = data["F_CHAN"], data["N_CHAN"], data["MATRIX"]
-    rows, cols, vals = [], [], []
-    for i in range(len(n_grp)):  # variable-length rows: N_GRP groups of N_CHAN channels from F_CHAN
-        try:
-            fc = np.atleast_1d(np.asarray(f_chan[i], dtype=np.float64))
-            nc = np.atleast_1d(np.asarray(n_ch[i], dtype=np.float64))
-            row = np.atleast_1d(np.asarray(values[i], dtype=np.float64))
-        except (TypeError, ValueError) as exc:
-            raise SpectrumError(path, f"{hdu.name}: row {i} holds values that are not numbers ({exc})") from exc
-        if n_grp[i] > min(fc.size, nc.size):
-            raise SpectrumError(path, f"{hdu.name}: row {i} has N_GRP={n_grp[i]} but {fc.size} F_CHAN and "
-                                      f"{nc.size} N_CHAN values")
-        fc, nc = fc[:n_grp[i]], nc[:n_grp[i]]
-        if not (np.all(np.isfinite(fc)) and np.all(np.isfinite(nc)) and np.all(fc == np.round(fc))
-                and np.all(nc == np.round(nc))):
-            raise SpectrumError(path, f"{hdu.name}: row {i}: F_CHAN/N_CHAN are not whole numbers")
-        start, length = fc.astype(np.int64) - first, nc.astype(np.int64)
-        if np.any(start < 0) or np.any(length < 0) or np.any(start + length > n_chan) or length.sum() > row.size:
-            raise SpectrumError(path, f"{hdu.name}: row {i}: a channel group points outside the {n_chan} channels "
-                                      f"or beyond the row's {row.size} MATRIX values")
-        if length.sum():
-            rows.append(np.full(length.sum(), i))
-            cols.append(np.concatenate([np.arange(s, s + n) for s, n in zip(start, length)]))
-            vals.append(row[:length.sum()])
-    r, c, v = (np.concatenate(x) if x else np.zeros(0) for x in (rows, cols, vals))
+    f_chan, n_ch, values = (cells(path, hdu, data, name) for name in ("F_CHAN", "N_CHAN", "MATRIX"))
+    short = n_grp > np.minimum(f_chan.counts, n_ch.counts)
+    if short.any():
+        i = int(np.argmax(short))
+        raise SpectrumError(path, f"{hdu.name}: row {i} has N_GRP={n_grp[i]} but {f_chan.counts[i]} F_CHAN and "
+                                  f"{n_ch.counts[i]} N_CHAN values")
+    fc, nc = f_chan.head(n_grp), n_ch.head(n_grp)
+    group_row = np.repeat(np.arange(len(n_grp)), n_grp)
+    whole = np.isfinite(fc) & np.isfinite(nc) & (fc == np.round(fc)) & (nc == np.round(nc))
+    if not whole.all():
+        raise SpectrumError(path, f"{hdu.name}: row {group_row[np.argmin(whole)]}: F_CHAN/N_CHAN are not whole "
+                                  f"numbers")
+    start, length = fc.astype(np.int64) - first, nc.astype(np.int64)
+    bad_group = (start < 0) | (length < 0) | (start > n_chan) | (length > n_chan) | (start + length > n_chan)
+    sums = np.concatenate(([0], np.cumsum(np.where(bad_group, 0, length))))
+    bounds = np.concatenate(([0], np.cumsum(n_grp)))
+    per_row = sums[bounds[1:]] - sums[bounds[:-1]]
+    bad = (per_row > values.counts) | (np.bincount(group_row, bad_group, len(n_grp)) > 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise SpectrumError(path, f"{hdu.name}: row {i}: a channel group points outside the {n_chan} channels "
+                                  f"or beyond the row's {values.counts[i]} MATRIX values")
+    v = values.head(per_row)
     if not np.all(np.isfinite(v)) or np.any(v < 0):
         raise SpectrumError(path, f"{hdu.name}: MATRIX has NaN, infinite or negative probabilities")
-    return sparse.csr_matrix((v, (r.astype(np.int64), c.astype(np.int64))), shape=(len(n_grp), n_chan))
+    c = np.arange(v.size, dtype=np.int64) + np.repeat(start - (np.cumsum(length) - length), length)
+    matrix = sparse.csr_matrix((v, c, np.concatenate(([0], np.cumsum(per_row)))), shape=(len(n_grp), n_chan))
+    matrix.sum_duplicates()  # sorted columns, overlapping groups added: what building it from (row, col) gives
+    return matrix
 
 
 def read_rmf(path: Path) -> Rmf:
@@ -101,7 +105,7 @@ def read_rmf(path: Path) -> Rmf:
         if mhdu is None or ehdu is None:
             raise SpectrumError(path, "not an RMF: needs a response matrix (HDUCLAS2=RSP_MATRIX) and an "
                                       "EBOUNDS extension")
-        mdata, edata = read_table(path, mhdu), read_table(path, ehdu)
+        mdata, edata = read_table(path, mhdu, raw=MATRIX_COLUMNS[1:]), read_table(path, ehdu)
         channel, e_min, e_max = ebounds(path, ehdu, edata)
         for hdu in (mhdu, ehdu):
             detchans = number(path, hdu, "DETCHANS", hi=1e9, integer=True, default=float(len(channel)))
