@@ -11,6 +11,7 @@ it asked for (the arrays are shared).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ MAX_ENTRIES = 16
 R = TypeVar("R")
 
 _entries: OrderedDict[tuple, object] = OrderedDict()
+_lock = threading.Lock()  # the app reads uploads on several threads
 
 
 def _identity(path: Path) -> tuple:
@@ -46,9 +48,12 @@ def cached(reader: Callable[[Path], R], path: Path) -> R:
         key = (reader.__module__, reader.__qualname__, *_identity(path))
     except OSError:
         return reader(path)  # not there or not readable: the reader refuses it in its own words
-    found = _entries.get(key)
+    with _lock:
+        found = _entries.get(key)
+        if found is not None:
+            _entries.move_to_end(key)
     if found is None:
-        found = reader(path)
+        found = reader(path)  # outside the lock: a slow read does not hold up other threads
         try:
             unchanged = key[2:] == _identity(path)
         except OSError:
@@ -56,13 +61,14 @@ def cached(reader: Callable[[Path], R], path: Path) -> R:
         if not unchanged:
             return found
         _freeze(found)
-        _entries[key] = found
-        while len(_entries) > MAX_ENTRIES:
-            _entries.popitem(last=False)
-    _entries.move_to_end(key)
+        with _lock:
+            _entries[key] = found
+            while len(_entries) > MAX_ENTRIES:
+                _entries.popitem(last=False)
     return dataclasses.replace(found, path=path, header=dict(found.header))
 
 
 def clear() -> None:
     """Forget every parsed response (tests; a long-lived process that wants its memory back)."""
-    _entries.clear()
+    with _lock:
+        _entries.clear()
