@@ -22,7 +22,8 @@ from core.io.response import read_arf, read_rmf
 from core.spectra.energy import EnergyGrid
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
-from core.io.fitsfile import find_hdus, is_none_name, open_fits
+from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
+from core.io.fitsfile import is_none_name
 from core.data.partition import splits_of
 from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, TimedWorker
 from core.parallel import run_chunks
@@ -30,6 +31,7 @@ from core.parallel import run_chunks
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
 BACKGROUND_NAME_HINTS = ("_bg.", "_bkg.", "back.", "background.")
 CHUNK_FILES = 256  # files per task
+PEEK_KEYS = frozenset({"XTENSION", "EXTNAME", "HDUCLAS1", "HDUCLAS2", "BACKFILE"})
 
 
 @dataclass
@@ -76,23 +78,28 @@ def expand(paths: list[Path]) -> list[Path]:
 
 
 def _peek(path: Path) -> tuple[str, str | None]:
-    """('arf' | 'rmf' | 'background' | 'spectrum', BACKFILE named by it). Unreadable files count as spectra,
-    so the reader rejects them with its reason."""
+    """('arf' | 'rmf' | 'background' | 'spectrum', BACKFILE named by it), from the headers alone (the file's
+    HDU layout walked on its bytes, only each header's few classifying cards parsed: a full open with its
+    DATASUM checks and table decoding cost as much again as the reading itself). Unreadable files count as
+    spectra, so the reader rejects them with its reason."""
     try:
-        with open_fits(path) as hdul:
-            names = {h.name for h in hdul}
-            classes = {str(h.header.get("HDUCLAS2", "")).upper() for h in hdul[1:]}
-            if "SPECRESP" in names:
-                return "arf", None
-            if "EBOUNDS" in names or "RSP_MATRIX" in classes:
-                return "rmf", None
-            spectra = find_hdus(hdul, "SPECTRUM", "SPECTRUM")
-            if len(spectra) == 1 and str(spectra[0].header.get("HDUCLAS2", "")).upper() == "BKG":
-                return "background", None
-            backfile = spectra[0].header.get("BACKFILE") if len(spectra) == 1 else None
-            return "spectrum", None if is_none_name(backfile) else str(backfile)
+        data = read_decompressed(path)
+        headers = [header_cards(data, s.header_start, s.data_start, PEEK_KEYS) for s in hdu_spans(path, data)]
     except Exception:  # SpectrumError or worse: the reader says why, in its own worker
         return "spectrum", None
+    names = {str(h.get("EXTNAME", "")).upper() for h in headers[1:]}
+    classes = {str(h.get("HDUCLAS2", "")).upper() for h in headers[1:]}
+    if "SPECRESP" in names:
+        return "arf", None
+    if "EBOUNDS" in names or "RSP_MATRIX" in classes:
+        return "rmf", None
+    tables = [h for h in headers[1:] if str(h.get("XTENSION", "")).upper() == "BINTABLE"]
+    spectra = ([h for h in tables if str(h.get("HDUCLAS1", "")).upper() == "SPECTRUM"]
+               or [h for h in tables if str(h.get("EXTNAME", "")).upper() == "SPECTRUM"])
+    if len(spectra) == 1 and str(spectra[0].get("HDUCLAS2", "")).upper() == "BKG":
+        return "background", None
+    backfile = spectra[0].get("BACKFILE") if len(spectra) == 1 else None
+    return "spectrum", None if is_none_name(backfile) else str(backfile)
 
 
 def peek_chunk(files: list[Path]) -> list[tuple[str, str | None]]:
@@ -196,7 +203,7 @@ def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[P
     it was refused) per file, in order. Never raises for a bad file."""
     files, grid, overrides, timeout_s = task
     out: list[tuple[Path, object]] = []
-    with TimedWorker(timeout_s) as worker:
+    with TimedWorker(timeout_s, preload=("core.io",)) as worker:
         for f in files:
             try:
                 out.append((f, worker.call(read_spectrum, f, grid=grid, **overrides)))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
 from core.errors import SpectrumError
 
@@ -111,6 +112,23 @@ def _header(path: Path, data: bytes, start: int) -> tuple[dict[str, str], int]:
         if n > MAX_HEADER_CARDS:
             raise SpectrumError(path, f"a header has more than {MAX_HEADER_CARDS} cards: not a spectrum header "
                                       f"(damaged or hostile)")
+
+
+def header_cards(data: bytes, start: int, end: int, keys: frozenset[str]) -> dict[str, object]:
+    """The values of the cards named ``keys`` in the header at ``data[start:end]`` (the span ``hdu_spans`` gives:
+    ``header_start`` to ``data_start``), parsed by astropy card by card; the first card of each name wins.
+    Cheap: the rest of the header and the data are not parsed."""
+    out: dict[str, object] = {}
+    for i in range(start, end, CARD):
+        key = data[i:i + 8].decode("ascii", "replace").strip()
+        if key == "END":
+            break
+        if key in keys and key not in out:
+            try:
+                out[key] = fits.Card.fromstring(data[i:i + CARD].decode("ascii", "replace")).value
+            except Exception:  # a damaged card: left out, as if absent
+                continue
+    return out
 
 
 def hdu_spans(path: Path, data: bytes) -> list[HduSpan]:
