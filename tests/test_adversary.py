@@ -84,3 +84,9 @@ def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_mod
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k])
     assert not any(k.startswith("net.") for k in load_model(straight).state_dict())
+
+
+def test_runs_saved_before_the_adversary_load_without_it():
+    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "adversary_weight"}
+    assert TrainConfig.from_dict(old).adversary_weight == 0.0
+    assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig() and TrainConfig().adversary_weight == 1.0

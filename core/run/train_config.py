@@ -3,6 +3,7 @@ checkpoint.pt); fields added later have defaults, so runs saved before them load
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from core.errors import ConfigError
 from core.model.config import DictConfig, check_choice, check_float, check_int
@@ -26,7 +27,12 @@ class TrainConfig(DictConfig):
     device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
     threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
     consistency_weight: float = 0.0  # weight of the consistency loss (core.model.consistency); 0 = off
-    adversary_weight: float = 0.0  # gradient-reversal strength of the response adversary (core.model.adversary)
+    adversary_weight: float = 1.0  # strength of the response adversary (core.model.adversary); 0 = off
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Runs saved before the response adversary (issue 8) trained without it."""
+        return super().from_dict({"adversary_weight": 0.0, **d})
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
