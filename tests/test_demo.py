@@ -178,3 +178,23 @@ def test_family_components_behave_physically():
                                  and v.fraction == 0.6), nh, np.array([4.0]), lo, hi)[0]
     one_t = variant_photons(next(v for v in VARIANTS if v.family == "plasma1t"), nh, np.array([4.0]), lo, hi)[0]
     assert two_t[mid < 1].sum() > 1.5 * one_t[mid < 1].sum()  # the cool component
+
+
+def test_background_level_does_not_name_the_response(demo):
+    """The background counts in a source's region are drawn per source, not per response (core/simulate/demo.py):
+    every response spans the same levels, and the dataset's background follows each row's drawn level."""
+    from scipy.stats import kruskal
+
+    from core.simulate.demo import BACKGROUND_COUNTS
+
+    d = load_dataset(demo)
+    t = d.catalog
+    level = t["expected_background_counts"].to_numpy()
+    assert BACKGROUND_COUNTS[0] <= level.min() and level.max() <= BACKGROUND_COUNTS[1]
+    groups = [np.log(level[t["response"] == r]) for r in sorted(t["response"].unique())]
+    assert len(groups) == 4 and kruskal(*groups).pvalue > 0.001
+    for g in groups:  # each response sees faint and bright backgrounds alike
+        assert abs(np.median(g) - np.median(np.log(level))) < 0.2 and g.min() < np.log(3) and g.max() > np.log(80)
+    # the stored background is a Poisson draw around the drawn level
+    bkg = np.asarray(d.background, dtype=np.float64).sum(axis=1)
+    assert spearmanr(bkg, level).correlation > 0.95

@@ -27,7 +27,6 @@ import io
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,55 +36,16 @@ from tqdm import tqdm
 
 from core.data.dataset import Dataset, load_dataset
 from core.errors import ConfigError, DatasetError
+from core.model.adversary import ResponseAdversary, ramp
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.checkpoint import save_model
-from core.model.config import DictConfig, ModelConfig, check_choice, check_float, check_int
-from core.model.consistency import consistency_loss
+from core.model.config import ModelConfig
 from core.model.instrument import Instrument, instrument_for
 from core.run.folder import CHECKPOINT, CONFIG, WEIGHTS, RunFolder
+from core.run.losses import batch_loss, evaluate_loss, thin_counts  # noqa: F401 (thin_counts: tests)
+from core.run.train_config import TrainConfig
 
 RESUME_IGNORES = ("device", "threads")  # training settings that may change between a crash and its resume
-
-
-@dataclass(frozen=True)
-class TrainConfig(DictConfig):
-    seed: int = 0
-    max_epochs: int = 40
-    batch_size: int = 128
-    lr: float = 2e-3
-    min_lr_ratio: float = 0.05  # cosine decay from lr to lr * min_lr_ratio over max_epochs
-    warmup_epochs: int = 1
-    weight_decay: float = 1e-4
-    grad_clip: float = 1.0
-    patience: int = 8  # epochs without a better validation loss before stopping
-    min_counts: int = 1  # spectra with fewer counts (in good bins) are left out of training
-    count_split: bool = True  # count thinning: input a binomial part of the counts, score the prediction on the rest
-    split_min: float = 0.2  # the input's (thinned) fraction of the counts is drawn in [split_min, split_max]
-    split_max: float = 0.8
-    device: str = "auto"  # "auto" (CUDA when present), "cpu", "cuda", "cuda:1", ...
-    threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
-    consistency_weight: float = 0.0  # weight of the consistency loss (core.model.consistency); 0 = off
-
-    def __post_init__(self) -> None:
-        check_int("seed", self.seed, 0, 2**31 - 1)
-        check_int("max_epochs", self.max_epochs, 1, 100000)
-        check_int("batch_size", self.batch_size, 1, 1 << 20)
-        check_float("lr", self.lr, 0.0, 10.0, lo_open=True)
-        check_float("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
-        check_int("warmup_epochs", self.warmup_epochs, 0, self.max_epochs)
-        check_float("weight_decay", self.weight_decay, 0.0, 10.0)
-        check_float("grad_clip", self.grad_clip, 0.0, 1e6)
-        check_int("patience", self.patience, 1, 100000)
-        check_int("min_counts", self.min_counts, 0, 10**9)
-        check_int("threads", self.threads, 0, 1024)
-        check_float("consistency_weight", self.consistency_weight, 0.0, 1e3)
-        check_float("split_min", self.split_min, 0.0, 1.0, lo_open=True)
-        check_float("split_max", self.split_max, self.split_min, 1.0)
-        if self.count_split and self.split_max >= 1.0:
-            raise ConfigError(f"split_max={self.split_max}: must be < 1 with count_split (the target needs counts)")
-        if not (self.device in ("auto", "cpu") or str(self.device).startswith("cuda")):
-            check_choice("device", self.device, ("auto", "cpu", "cuda"))
-
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,50 +80,6 @@ def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device
     arrays = (counts[keep], np.asarray(ds.background[idx], dtype=np.float32)[keep], weights[keep],
               np.asarray(response_index[idx], dtype=np.int64)[keep])
     return tuple(torch.from_numpy(a).to(device) for a in arrays)
-
-
-def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
-                rng: np.random.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """Binomial count thinning: ((input counts, input background), (target counts, target background)).
-
-    Drawn with numpy (torch.binomial is ~1000x slower on CPU), then moved to the counts' device.
-    """
-    c = counts.detach().cpu().numpy().astype(np.int64)
-    frac = rng.uniform(tc.split_min, tc.split_max, size=(len(c), 1))  # (N, 1)
-    part = torch.from_numpy(rng.binomial(c, frac).astype(np.float32)).to(counts.device)  # (N, B)
-    f = torch.from_numpy(frac.astype(np.float32)).to(counts.device)
-    return (part, background * f), (counts - part, background * (1 - f))
-
-
-def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
-               index: torch.Tensor, tc: TrainConfig, gen: np.random.Generator | None, instrument: Instrument,
-               per_spectrum: bool = False) -> torch.Tensor:
-    if tc.count_split and gen is not None:
-        (c_in, b_in), target = thin_counts(counts, background, tc, gen)
-    else:
-        c_in, b_in, target = counts, background, None
-    if per_spectrum:
-        return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
-    if tc.consistency_weight == 0 or gen is None or not model.config.folds:
-        return model.loss(c_in, b_in, weights, target, instrument, index)
-    z = model.encode(c_in, b_in, weights, instrument, index)
-    t_counts, t_bkg = (c_in, b_in) if target is None else target
-    recon = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
-    return recon + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
-
-
-@torch.no_grad()
-def evaluate_loss(model: SpectrumAutoencoder, data: tuple[torch.Tensor, ...], batch_size: int,
-                  tc: TrainConfig, instrument: Instrument) -> float:
-    """Validation loss: the mean per-spectrum loss (whatever ``loss_norm`` is), on one fixed count thinning."""
-    model.eval()
-    gen = np.random.default_rng([tc.seed, 1])
-    total, n = 0.0, 0
-    for i in range(0, len(data[0]), batch_size):
-        batch = [t[i:i + batch_size] for t in data]
-        total += float(batch_loss(model, *batch, tc, gen, instrument, per_spectrum=True).sum())
-        n += len(batch[0])
-    return total / max(n, 1)
 
 
 def _state_bytes(obj: dict[str, Any]) -> bytes:
@@ -225,11 +141,17 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
     val_data = split_tensors(ds, "val", tc.min_counts, device, resp_index)
     if mc.folds:  # the response a latent is decoded through when no spectrum gives one (latent traversal)
         model.reference_matrix.copy_(instrument.mean_matrix(train_data[3]))
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    adversary = None  # the response adversary (core.model.adversary): trained here, never saved with the model
+    if tc.adversary_weight > 0 and mc.folds and instrument.n_responses > 1:
+        adversary = ResponseAdversary(mc.latent_dim, instrument.n_responses).to(device)
+    params = list(model.parameters()) + ([] if adversary is None else list(adversary.parameters()))
+    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
     history: list[dict[str, float]] = []
     start_epoch, best_val, best_epoch = 0, math.inf, -1
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
+        if adversary is not None:
+            adversary.load_state_dict(ckpt["adversary"])
         opt.load_state_dict(ckpt["optimizer"])
         history = [dict(h) for h in ckpt["history"]]
         start_epoch, best_val, best_epoch = ckpt["epoch"], ckpt["best_val"], ckpt["best_epoch"]
@@ -247,6 +169,8 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
         for epoch in bar:
             t0 = time.perf_counter()
             model.train()
+            if adversary is not None:
+                adversary.train()
             gen = torch.Generator().manual_seed(tc.seed * 100003 + epoch)
             torch.manual_seed(tc.seed * 100003 + epoch)  # dropout of this epoch
             order = torch.randperm(n_train, generator=gen).to(device)
@@ -257,7 +181,10 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 for group in opt.param_groups:
                     group["lr"] = lr
                 idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
-                loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen, instrument)
+                done_frac = (epoch * steps_per_epoch + step) / (tc.max_epochs * steps_per_epoch)
+                strength = tc.adversary_weight * ramp(done_frac)
+                loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen, instrument,
+                                  adversary=adversary, strength=strength)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if tc.grad_clip > 0:
@@ -277,6 +204,7 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                 "best_val": best_val, "best_epoch": best_epoch, "history": history, "done": done,
                 "model_config": mc.to_dict(), "train_config": tc.to_dict(),
+                **({} if adversary is None else {"adversary": adversary.state_dict()}),
             }))
             bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}", best=best_epoch)
             if on_epoch_end is not None:

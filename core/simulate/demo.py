@@ -3,7 +3,16 @@
 Every source is a real catalog row; its spectrum is simulated: its model family is drawn from its class's
 mixture (``families``: literature-based, documented there), its parameters reproduce the source's catalog
 hardness ratios (``invert``), the model is folded through one of four real CSC responses, the source counts
-follow from its significance given that observation's real background, and counts are Poisson-sampled.
+follow from its significance given its background, and counts are Poisson-sampled.
+
+The background. Its spectral shape is the real background of the response's observation (a detector property: a
+front-illuminated ACIS-I chip and a back-illuminated S3 chip see different particle backgrounds). Its level is
+drawn per source, independently of the response (``background_level``): the background counts in a source's
+extraction region are surface brightness x region area x exposure, and the last two belong to the source (the
+region grows with the PSF, ~100x in area from on-axis to 10' off-axis; CSC exposures span 1 ks to 1 Ms), not to
+which of four observations lent the response. Before, each response carried its own observation's fixed level
+(1.0, 3.8, 31 and 255 counts), so the background fraction alone named the response (balanced accuracy 0.99), a
+cue no real spectrum gives. The level is log-uniform over the span of those four real levels.
 Deterministic: the same seed gives the same bytes (random streams are keyed by seed and chunk, never by timing).
 """
 from __future__ import annotations
@@ -27,6 +36,7 @@ from core.data.partition import splits_of
 
 CHUNK = 4096
 MIN_SIGNIFICANCE = 2.0
+BACKGROUND_COUNTS = (1.0, 255.0)  # expected background counts in the source region: the four real levels' span
 SIMULATED_NOTE = ("SIMULATED: counts are simulated from real catalog values (hardness ratios, significance, "
                   "CSC fits) folded through real Chandra responses; they are not observed spectra.")
 
@@ -35,6 +45,13 @@ def source_counts(significance: np.ndarray, background: np.ndarray) -> np.ndarra
     """Expected source counts S with S / sqrt(S + B) equal to the significance (S/N at least 2)."""
     s2 = np.clip(significance, MIN_SIGNIFICANCE, None) ** 2
     return 0.5 * (s2 + np.sqrt(s2 ** 2 + 4 * s2 * background))
+
+
+def background_level(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Expected background counts (n,) in each source's region, log-uniform over ``BACKGROUND_COUNTS``, drawn
+    without looking at the response (see the module docstring)."""
+    lo, hi = np.log(BACKGROUND_COUNTS)
+    return np.exp(rng.uniform(lo, hi, n))
 
 
 def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid | None = None,
@@ -58,6 +75,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
     counts_col = np.empty(total, dtype=np.int64)
     hr = np.empty((total, 3))
     expected_src = np.empty(total)
+    expected_bkg = np.empty(total)
     e_lo, e_hi = responses[0].energy_lo, responses[0].energy_hi
     with DatasetFolderWriter(out, total, grid.n_bins, with_truth=True, overwrite=overwrite) as w:
         chunks = range(0, total, CHUNK)
@@ -67,6 +85,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             part = rows.iloc[sl]
             rng = np.random.default_rng([seed, 100, ci])
             r_idx = rng.integers(0, len(responses), len(part))
+            level = background_level(len(part), np.random.default_rng([seed, 101, ci]))
             photons = model_photons(part, e_lo, e_hi)  # (c, E)
             truth = np.empty((len(part), grid.n_bins))
             bkg_exp = np.empty_like(truth)
@@ -75,8 +94,9 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
                 sel = r_idx == k
                 folded = photons[sel] @ resp.matrix  # (c_k, B)
                 truth[sel] = folded / folded.sum(1, keepdims=True)
-                bkg_exp[sel] = resp.background
+                bkg_exp[sel] = resp.background / resp.background.sum()
                 bkg_ratio[sel] = resp.background_ratio
+            bkg_exp *= level[:, None]
             s = source_counts(part["significance"].to_numpy(float), bkg_exp.sum(1))
             truth *= s[:, None]
             counts = rng.poisson(truth + bkg_exp)
@@ -89,6 +109,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
             counts_col[sl] = counts.sum(1)
             resp_index[sl] = r_idx
             expected_src[sl] = s
+            expected_bkg[sl] = level
         table = rows.copy()
         table.insert(0, "id", ids)
         table["split"] = splits_of(table["name"])
@@ -99,6 +120,7 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
         for b in ("s", "m", "h"):
             table[f"area_{b}"] = np.array([r.band_area[b] for r in responses])[resp_index]
         table["expected_source_counts"] = expected_src
+        table["expected_background_counts"] = expected_bkg
         table["simulated"] = True
         info = {
             "simulated": True, "kind": "demo", "note": SIMULATED_NOTE, "seed": seed, "n": total,

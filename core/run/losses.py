@@ -1,0 +1,65 @@
+"""The training losses of one batch: count thinning, the reconstruction loss, and the optional invariance terms
+(the consistency loss, ``core.model.consistency``; the response adversary, ``core.model.adversary``); and the
+validation loss. See ``core.run.train`` for count thinning and why validation uses one fixed thinning."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from core.model.adversary import ResponseAdversary
+from core.model.autoencoder import SpectrumAutoencoder
+from core.model.consistency import consistency_loss
+from core.model.instrument import Instrument
+from core.run.train_config import TrainConfig
+
+
+def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
+                rng: np.random.Generator) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """Binomial count thinning: ((input counts, input background), (target counts, target background)).
+
+    Drawn with numpy (torch.binomial is ~1000x slower on CPU), then moved to the counts' device.
+    """
+    c = counts.detach().cpu().numpy().astype(np.int64)
+    frac = rng.uniform(tc.split_min, tc.split_max, size=(len(c), 1))  # (N, 1)
+    part = torch.from_numpy(rng.binomial(c, frac).astype(np.float32)).to(counts.device)  # (N, B)
+    f = torch.from_numpy(frac.astype(np.float32)).to(counts.device)
+    return (part, background * f), (counts - part, background * (1 - f))
+
+
+def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
+               index: torch.Tensor, tc: TrainConfig, gen: np.random.Generator | None, instrument: Instrument,
+               per_spectrum: bool = False, adversary: ResponseAdversary | None = None,
+               strength: float = 0.0) -> torch.Tensor:
+    """The batch's training loss (per spectrum: the reconstruction loss alone, as validation scores it).
+    ``adversary`` with reversal ``strength``: the response adversary's term is added (training only)."""
+    if tc.count_split and gen is not None:
+        (c_in, b_in), target = thin_counts(counts, background, tc, gen)
+    else:
+        c_in, b_in, target = counts, background, None
+    if per_spectrum:
+        return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
+    consistency = tc.consistency_weight > 0 and gen is not None and model.config.folds
+    if not consistency and adversary is None:
+        return model.loss(c_in, b_in, weights, target, instrument, index)
+    z = model.encode(c_in, b_in, weights, instrument, index)
+    t_counts, t_bkg = (c_in, b_in) if target is None else target
+    loss = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
+    if consistency:
+        loss = loss + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
+    if adversary is not None:
+        loss = loss + adversary.loss(z, index, strength)
+    return loss
+
+
+@torch.no_grad()
+def evaluate_loss(model: SpectrumAutoencoder, data: tuple[torch.Tensor, ...], batch_size: int,
+                  tc: TrainConfig, instrument: Instrument) -> float:
+    """Validation loss: the mean per-spectrum loss (whatever ``loss_norm`` is), on one fixed count thinning."""
+    model.eval()
+    gen = np.random.default_rng([tc.seed, 1])
+    total, n = 0.0, 0
+    for i in range(0, len(data[0]), batch_size):
+        batch = [t[i:i + batch_size] for t in data]
+        total += float(batch_loss(model, *batch, tc, gen, instrument, per_spectrum=True).sum())
+        n += len(batch[0])
+    return total / max(n, 1)
