@@ -156,10 +156,12 @@ def page_frame(title: str, caption: str | None = None, *, simulated: bool = True
     for note in run.notes:
         st.warning(note)
     url.write_url(run)
-    with st.sidebar.expander("Link to this view", icon=":material/link:"):
-        st.code(url.share_link(), language=None, wrap_lines=True)
-        st.caption("Copy it (button at the right of the box) to share or bookmark this view: the open source, "
-                   "layout, colour and filters. Back and Forward step through the views.")
+    # drawn only while open: the code box's highlighter cost the browser ~0.2 s on every page load and click
+    link = st.sidebar.expander("Link to this view", icon=":material/link:", key="xle_link_open", on_change="rerun")
+    if link.open:
+        link.code(url.share_link(), language=None, wrap_lines=True)
+        link.caption("Copy it (button at the right of the box) to share or bookmark this view: the open source, "
+                     "layout, colour and filters. Back and Forward step through the views.")
     return run
 
 
