@@ -43,6 +43,18 @@ def test_load_run_joins_catalog_latents_maps_and_errors(view, tiny):
     assert view.row_of(s["id"].iloc[17]) == 17
     with pytest.raises(KeyError):
         view.row_of("no-such-id")
+    assert view.id_of(23) == str(s["id"].iloc[23]) and view.row_of(s["id"].iloc[23]) == 23
+    assert [view.row_of(i) for i in s["id"].iloc[[5, 3, 5, 9]]] == [5, 3, 5, 9]  # looked up again: remembered
+
+
+def test_row_lookups_remember_a_bounded_number_of_ids(tiny, monkeypatch):
+    view = runs.load_run(tiny[1])
+    monkeypatch.setattr(runs, "MEMO_IDS", 4)
+    ids = view.sources["id"].astype(str)
+    assert [view.row_of(ids.iloc[i]) for i in range(10)] == list(range(10))
+    assert view.id_of(12) == ids.iloc[12] and view.row_of(ids.iloc[12]) == 12
+    assert len(view.__dict__["_rows_by_id"]) <= 4
+    assert view.row_of(ids.iloc[0]) == 0  # forgotten, found again by a scan
 
 
 def test_discover_runs_and_default(tiny, tmp_path, monkeypatch):

@@ -60,3 +60,37 @@ def test_spectrum_and_other_figures_build():
     np.testing.assert_allclose(cm.data[0].z, [[0.75, 0.25], [0, 1]])
     tr = figures.traversal_figure(edges, np.full(5, 0.2), start=np.full(5, 0.2), total=10.0)
     assert tr.data[-1].y[0] == 2.0
+
+
+def test_spectrum_figure_built_without_validation_is_what_validation_accepts():
+    """The spectrum figure skips Plotly's validation (figures_spectrum): Plotly's validating constructor must leave
+    every variant unchanged (residual panel or not, log axis with bins at the floor, overlays, no background),
+    and the panels keep their traces, axes and titles."""
+    import json
+
+    import plotly.graph_objects as go
+
+    from explorer.logic.spectra import SpectrumOptions, view_table
+
+    edges = np.linspace(0.5, 7, 6)
+    t = spectrum_table(edges, np.array([1.0, 0, 3, 4, 5]), background=np.full(5, 0.1),
+                       predicted=np.array([1.0, 1, 2, 3, 4]), truth=np.ones(5))
+    as_json = lambda f: json.dumps({k: v for k, v in f.to_dict().items()}, sort_keys=True, default=str)  # noqa: E731
+    for log_y in (False, True):
+        for res in (True, False):
+            for over in (None, {"neighbour 1: a": np.ones(5), "neighbour 2: b": np.arange(5.0)}):
+                for bkg in (True, False):
+                    v = view_table(t, SpectrumOptions(unit="rate" if bkg else "counts"), 100.0)
+                    v = v if res else v.drop(columns="residual")
+                    v = v if bkg else v.assign(background=0.0)
+                    fig = figures.spectrum_figure(v, title="T", simulated=bkg, log_y=log_y, overlays=over, height=430)
+                    assert as_json(go.Figure(fig.to_dict())) == as_json(fig), (log_y, res, over is not None, bkg)
+                    names = [d.name for d in fig.data]
+                    assert "reconstruction" in names and ("residual" in names) == res
+                    assert ("background" in names) == bkg and ("≤ 0 (at the floor)" in names) == log_y
+                    assert fig.layout.yaxis.type == ("log" if log_y else "linear") and fig.layout.height == 430
+                    bottom = fig.layout.xaxis2 if res else fig.layout.xaxis
+                    assert bottom.title.text == "energy (keV)" and list(bottom.tickvals)[:2] == [0.5, 0.7]
+                    assert fig.layout.title.text.startswith("T")
+                    if res:
+                        assert fig.data[-1].yaxis == "y2" and fig.layout.shapes[0].yref == "y2"

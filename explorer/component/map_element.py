@@ -133,7 +133,7 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
         ev = _last(getattr(st.session_state.get(key), "click", None))
         pos_key, order_now = st.session_state.get(f"{key}__pos", (None, None))
         if isinstance(ev, dict) and ev.get("pos") == pos_key and 0 <= int(ev.get("row", -1)) < len(order_now):
-            on_click(str(run.sources["id"].iat[int(ev["row"])]))
+            on_click(run.id_of(int(ev["row"])))
 
     def selected_now() -> None:
         ev = _last(getattr(st.session_state.get(key), "select", None))

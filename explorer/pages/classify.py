@@ -21,18 +21,28 @@ f, mask = common.sidebar_filters(run)
 key = common.run_key(run)
 
 
+@st.cache_data(show_spinner="Building feature sets…", max_entries=4)
+def get_features(run_dir: str, mtime: float) -> dict[str, np.ndarray]:
+    """The feature sets the classifier page compares, in catalog order, built as `python -m core evaluate`
+    builds them (``core.evaluation.features``)."""
+    from core.evaluation import features
+
+    run = common.get_run(run_dir, mtime)
+    return features.build(run.dataset, run.latents)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def scores(run_dir: str, mtime: float, task, features: tuple[str, ...], method: str, mask_bits: bytes, n: int) -> dict:
     """One feature set's scores, cached on its own so that changing the chosen features never recomputes the
     baselines; every set gets the same labels and the same folds (they depend only on the rows and the seed)."""
     mask = np.unpackbits(np.frombuffer(mask_bits, dtype=np.uint8), count=n).astype(bool)
-    feats = common.get_features(run_dir, mtime)
+    feats = get_features(run_dir, mtime)
     return live.evaluate(feats, common.get_run(run_dir, mtime).sources, task, [features], method, mask=mask)
 
 
 @st.fragment
 def panel() -> None:
-    feats = common.get_features(*key)
+    feats = get_features(*key)
     c = st.columns([1.2, 1.6, 1.2])
     task_kind = c[0].radio("Task", ["8 classes", "AGN vs compact objects", "choose classes"], key="xle_cls_task",
                            help=f"compact objects: {', '.join(COMPACT)}")

@@ -6,7 +6,6 @@ import streamlit as st
 
 from explorer.component import scatter_map, selected_rows
 from explorer.logic import export
-from explorer.logic.filters import search
 from explorer.ui import common, sampui, source_view
 
 MAP_KEY = "xle_map"
@@ -59,12 +58,13 @@ drag = c[4].segmented_control("Mouse", list(MODES), key="xle_drag",
 
 selected = st.session_state.get(common.SELECTED, [])
 query = st.session_state.get("xle_f_name", "")
+hits = common.get_search(*common.run_key(run), query, 1000) if query else sources.iloc[:0]
 first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
 left, right = first.columns([3, 2], gap="medium")
 with left:  # WebGL map: the open source ringed, search hits highlighted, only changed layers resent
     scatter_map(run, x, y, titles=(xt, yt), colour=colour, log=log, mask=mask, selected=selected,
                 focus_id=st.session_state.get(common.SOURCE),
-                hit_ids=search(sources, query, limit=1000)["id"].astype(str).tolist() if query else [],
+                hit_ids=hits["id"].astype(str).tolist(),
                 mode=drag or "click", key=MAP_KEY, on_click=open_clicked, on_select=select_listed, height=640)
 with right:
     row = common.current_source_row(run)
@@ -73,8 +73,7 @@ with right:
         st.caption("Its observed counts, the autoencoder's reconstruction and (for simulated data) the noiseless "
                    "truth appear here. Use the sidebar to filter, and the search box to find a source by name.")
         if query:
-            hits = search(sources, query, limit=10)
-            common.selectable_table(hits[["id", "name", "class", "counts"]], key="map_search", hide=("id",))
+            common.selectable_table(hits.head(10)[["id", "name", "class", "counts"]], key="map_search", hide=("id",))
     else:
         source_view.render_compact(run, row)
 
@@ -86,7 +85,8 @@ if not selected:
 else:
     rows = selected_rows(MAP_KEY, selected, run)
     # a table of 757,000 rows is a 100 MB message: the first TABLE_MAX are listed, the downloads hold them all
-    table = sources.iloc[rows[:TABLE_MAX]][[col for col in SHOW_COLUMNS if col in sources.columns]]
+    # the shown columns of the first rows only (taking every column of 500,000 rows took a second per rerun)
+    table = sources.iloc[rows[:TABLE_MAX], [sources.columns.get_loc(c) for c in SHOW_COLUMNS if c in sources]]
     head = st.columns([1, 1, 1, 1.4, 1.8, 2])
     stem = f"{run.name}_selection_{len(rows)}"
     meta = {"run": run.name, "simulated": bool(run.simulated)}
@@ -96,7 +96,8 @@ else:
                                 file_name=export.filename(stem, fmt), mime=export.mime(fmt), on_click="ignore",
                                 icon=":material/download:", key=f"dl_{fmt}")
     with head[3]:
-        sampui.send_table_button(sources.iloc[rows].drop(columns=["row"]), name=stem, meta=meta, key="samp_sel")
+        sampui.send_table_button(lambda: sources.iloc[rows].drop(columns=["row"]), name=stem, meta=meta,
+                                 key="samp_sel")
     if head[4].button("Clear selection", icon=":material/close:"):
         st.session_state[common.SELECTED] = []
         st.rerun()

@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from core.data.classes import CLASSES, UNLABELLED
 from explorer.logic.columns import label as col_label
 from explorer.logic.runs import class_labels
+from explorer.ui.figures_spectrum import spectrum_figure  # noqa: F401  (figures.spectrum_figure)
 
 CLASS_COLOURS = {
     "AGN": "#4477AA", "CV": "#EE6677", "HM-STAR": "#228833", "LM-STAR": "#CCBB44",
@@ -132,76 +132,6 @@ def add_point(fig: go.Figure, x: float, y: float, label: str, colour: str = "#E4
     fig.add_trace(go.Scattergl(x=[x], y=[y], mode="markers+text", text=[label], textposition="top center",
                                name=label, hoverinfo="text",
                                marker=dict(size=18, symbol="diamond", color=colour, line=dict(width=1.5, color="#111"))))
-    return fig
-
-
-def spectrum_figure(table: pd.DataFrame, *, title: str = "", simulated: bool = False, height: int = 520,
-                    log_y: bool = False, overlays: dict[str, np.ndarray] | None = None,
-                    residual_title: str = "(data−model)/σ") -> go.Figure:
-    """Observed values with Poisson error bars, the model's prediction, the noiseless truth and the background
-    on top, residuals below; ``overlays`` (name -> values per row) are other sources drawn as thin lines.
-    The y unit is ``table.attrs["y_title"]`` (counts per bin by default). In log y, bins at or below zero are
-    drawn as open triangles on the axis floor instead of vanishing, and the background is a line, not a fill."""
-    has_res = "residual" in table
-    fig = make_subplots(rows=2 if has_res else 1, cols=1, shared_xaxes=True, vertical_spacing=0.05,
-                        row_heights=[0.72, 0.28] if has_res else [1.0])
-    e = table["energy"].to_numpy()
-    y = table["observed"].to_numpy(dtype=float)
-    unit = table.attrs.get("y_title", "counts per bin")
-    floor = None
-    if log_y:
-        pos = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in
-                              [y] + [table[c].to_numpy(dtype=float) for c in ("predicted", "truth") if c in table]])
-        floor = float(pos.min()) * 0.5 if len(pos) else 1e-3
-    for i, (name, values) in enumerate((overlays or {}).items()):
-        fig.add_trace(go.Scatter(x=e, y=values, mode="lines", name=name, legendgroup="neighbours",
-                                 line=dict(width=1, shape="hvh", color=f"rgba(68,119,170,{0.55 - 0.03 * i:.2f})"),
-                                 hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>" + name + "</extra>"), row=1, col=1)
-    ok = y > 0 if log_y else np.ones(len(y), bool)
-    fig.add_trace(go.Scatter(
-        x=e[ok], y=y[ok], mode="markers", name="observed",
-        marker=dict(size=5, color="#222"),
-        error_y=dict(type="data", symmetric=False, array=table["err_hi"].to_numpy()[ok],
-                     arrayminus=table["err_lo"].to_numpy()[ok], thickness=1, width=0, color="rgba(40,40,40,0.45)"),
-        error_x=dict(type="data", array=table["width"].to_numpy()[ok] / 2, thickness=1, width=0,
-                     color="rgba(40,40,40,0.25)"),
-        hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>observed</extra>"), row=1, col=1)
-    if log_y and (~ok).any():
-        fig.add_trace(go.Scatter(x=e[~ok], y=np.full((~ok).sum(), floor), mode="markers", name="≤ 0 (at the floor)",
-                                 marker=dict(size=7, symbol="triangle-down-open", color="#222"),
-                                 customdata=y[~ok], hovertemplate="%{x:.2f} keV: %{customdata:.3g}<extra>observed"
-                                                                  "</extra>"), row=1, col=1)
-    if "truth" in table:
-        fig.add_trace(go.Scatter(x=e, y=table["truth"], mode="lines", name="noiseless truth (simulation)",
-                                 line=dict(color="#2CA02C", width=2, dash="dash", shape="hvh")), row=1, col=1)
-    if "predicted" in table:
-        fig.add_trace(go.Scatter(x=e, y=table["predicted"], mode="lines", name="reconstruction",
-                                 line=dict(color="#D62728", width=2.5, shape="hvh")), row=1, col=1)
-    if "background" in table and float(np.abs(table["background"]).sum()) > 0:
-        fig.add_trace(go.Scatter(x=e, y=table["background"], mode="lines", name="background",
-                                 line=dict(color="#8C8C8C", width=1, shape="hvh"),
-                                 fill=None if log_y else "tozeroy", fillcolor="rgba(140,140,140,0.15)"), row=1, col=1)
-    if has_res:
-        fig.add_trace(go.Scatter(x=e, y=table["residual"], mode="markers", name="residual", showlegend=False,
-                                 marker=dict(size=4, color="#D62728"),
-                                 hovertemplate="%{x:.2f} keV: %{y:.2f}<extra>residual</extra>"), row=2, col=1)
-        fig.add_hline(y=0, line=dict(color="#888", width=1), row=2, col=1)
-        fig.update_yaxes(title_text=residual_title, row=2, col=1, zeroline=False)
-        fig.update_xaxes(title_text="energy (keV)", row=2, col=1)
-    else:
-        fig.update_xaxes(title_text="energy (keV)", row=1, col=1)
-    fig.update_yaxes(title_text=unit, type="log" if log_y else "linear", row=1, col=1)
-    if log_y:
-        top = max(float(np.nanmax(np.where(np.isfinite(y), y + table["err_hi"].to_numpy(), np.nan), initial=floor)),
-                  floor * 10)
-        fig.update_yaxes(range=[np.log10(floor * 0.8), np.log10(top * 1.5)], row=1, col=1)
-    fig.update_xaxes(type="log", tickvals=[0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7])
-    if simulated:
-        title = f"{title} <span style='font-size:11px;color:#B35900'>· simulated counts</span>"
-    fig.update_layout(title=dict(text=title, x=0.01, y=0.985, yanchor="top", font=dict(size=14)), height=height,
-                      margin=dict(l=10, r=10, t=78, b=10), hovermode="x unified",
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0,
-                                  font=dict(size=11), bgcolor="rgba(0,0,0,0)"))
     return fig
 
 

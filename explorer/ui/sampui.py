@@ -1,6 +1,8 @@
 """Buttons that send to the SAMP hub's clients (TOPCAT, DS9, Aladin) with their feedback (explorer.logic.samp)."""
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -17,14 +19,18 @@ def _report(key: str, where=st) -> None:
         (where.success if msg[0] else where.warning)(msg[1], icon=":material/cell_tower:")
 
 
-def send_table_button(df: pd.DataFrame, *, name: str, meta: dict, key: str, where=st) -> None:
-    """“Send to TOPCAT” for a table of sources; the outcome is shown below it until the next send."""
+def send_table_button(df: pd.DataFrame | Callable[[], pd.DataFrame], *, name: str, meta: dict, key: str,
+                      where=st) -> None:
+    """“Send to TOPCAT” for a table of sources (or a function that makes it, called only when the button is
+    pressed: 500,000 selected rows took a second to gather on every rerun); the outcome is shown below it
+    until the next send."""
     note = f"{key}_note"
 
     def send() -> None:
         try:
-            sent = samp.send_table(df, name=name, meta=meta)
-            st.session_state[note] = (bool(sent.recipients), samp.feedback(sent, f"{len(df):,} sources"))
+            table = df() if callable(df) else df
+            sent = samp.send_table(table, name=name, meta=meta)
+            st.session_state[note] = (bool(sent.recipients), samp.feedback(sent, f"{len(table):,} sources"))
         except XLEError as exc:
             st.session_state[note] = (False, str(exc))
 

@@ -25,6 +25,14 @@ def decoded_shape(run: RunView, row: int) -> np.ndarray:
 
 
 def source_table(run: RunView, row: int) -> pd.DataFrame:
+    """The row's spectrum table, computed once per row (a recolouring or a selection reruns the page with the
+    same source open; the fit of the predicted counts is most of the time of a click)."""
+    return _source_table(*common.run_key(run), row)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _source_table(run_dir: str, mtime: float, row: int) -> pd.DataFrame:
+    run = common.get_run(run_dir, mtime)
     ds = run.dataset
     counts = np.asarray(ds.spectra[row], dtype=float)
     bkg = np.asarray(ds.background[row], dtype=float)
@@ -139,7 +147,7 @@ def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "sp
     if opts.min_counts > 0:
         parts.append(f"{len(view)} groups of ≥ {opts.min_counts} counts")
     st.caption(" · ".join(p for p in parts if p))
-    st.download_button("Plotted data (CSV)", data=export_csv(view, over), file_name=f"{r['id']}_spectrum.csv",
+    st.download_button("Plotted data (CSV)", data=lambda: export_csv(view, over), file_name=f"{r['id']}_spectrum.csv",
                        mime="text/csv", on_click="ignore", icon=":material/download:", key=f"{key}_csv")
 
 

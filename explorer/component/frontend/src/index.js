@@ -64,8 +64,10 @@ class MapView {
   update({ header, layers }) {
     this.header = header;
     this.mode = header.mode || "click";
-    this.root.style.height = `${header.height || 600}px`;
-    this.plot.style.cursor = this.mode === "click" ? "default" : "crosshair";
+    // styles written only when they change: a write during a rerun makes the browser lay the page out again
+    const height = `${header.height || 600}px`, cursor = this.mode === "click" ? "default" : "crosshair";
+    if (this.root.style.height !== height) this.root.style.height = height;
+    if (this.plot.style.cursor !== cursor) this.plot.style.cursor = cursor;
     this.hidden = hiddenClasses.get(header.map) || new Set();
     hiddenClasses.set(header.map, this.hidden);
     const { pos, colour, mask, sel } = layers;
@@ -98,8 +100,10 @@ class MapView {
     this.hitsButton.style.display = this.hits.length ? "" : "none";
     this.hitsButton.textContent = `zoom to ${this.hits.length} hit${this.hits.length === 1 ? "" : "s"}`;
     buildLegend(this);
-    if (vis || this.hiddenDirty) this.visibility();
-    this.resize();
+    const points = vis || this.hiddenDirty;
+    if (points) this.visibility();
+    // a new open source or new search hits redraw the overlay only, not the points
+    this.redraw(!points && this.drawCount > 0);
   }
 
   // 0 hidden (filtered out, hidden class, no position), 1 dimmed (outside a selection), 2 shown
@@ -131,9 +135,11 @@ class MapView {
     return base * Math.min(3, Math.max(1, zoom));
   }
 
-  resize() {
+  // The plot's size, read when the browser reports a new size (ResizeObserver) or before the first draw; never
+  // while a rerun updates the element (reading a size then makes the browser lay out the whole page).
+  measure() {
     const r = this.plot.getBoundingClientRect();
-    if (!r.width || !r.height || !this.pos) return;
+    if (!r.width || !r.height) return false;
     const dpr = (this.dpr = window.devicePixelRatio || 1);
     this.W = r.width;
     this.H = r.height;
@@ -142,10 +148,10 @@ class MapView {
       const h = Math.round(r.height * dpr);
       if (c.width !== w || c.height !== h) { c.width = w; c.height = h; }
     }
-    this.home = fitView(this.pos.meta.bounds, this.W, this.H);
-    if (!this.view) this.view = { ...this.home };
-    this.redraw();
+    return true;
   }
+
+  resize() { if (this.measure()) this.redraw(); }
 
   keepView() { views.set(this.pos.key, this.view); }
 
@@ -164,19 +170,26 @@ class MapView {
     this.redraw();
   }
 
-  redraw() {
+  // Draw on the next frame: the points (unless ``overlayOnly``) and the overlay.
+  redraw(overlayOnly = false) {
+    if (!overlayOnly) this.pointsDirty = true;
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      if (!this.pos || !this.vis) return;
-      this.renderer.draw(clipOf(this.view, this.W, this.H), this.pointSize() * this.dpr);
+      if (!this.pos || !this.vis || (!this.W && !this.measure())) return;
+      this.home = fitView(this.pos.meta.bounds, this.W, this.H);
+      if (!this.view) this.view = { ...this.home };
+      if (this.pointsDirty) {
+        this.pointsDirty = false;
+        this.renderer.draw(clipOf(this.view, this.W, this.H), this.pointSize() * this.dpr);
+        this.drawCount++;
+        performance.mark("xle:drawn"); // (... and was drawn)
+        this.root.dataset.drawn = String(this.drawCount);
+        this.root.dataset.n = String(this.n);
+        this.root.dataset.colour = this.colour.key;
+        this.root.dataset.selected = String(this.selCount);
+      }
       drawOverlay(this);
-      this.drawCount++;
-      performance.mark("xle:drawn"); // (... and was drawn)
-      this.root.dataset.drawn = String(this.drawCount);
-      this.root.dataset.n = String(this.n);
-      this.root.dataset.colour = this.colour.key;
-      this.root.dataset.selected = String(this.selCount);
     });
   }
 
