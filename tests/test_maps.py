@@ -95,3 +95,10 @@ def test_the_same_neighbours_from_pynndescent_and_brute_force():
     same = approx[0][:, 0] == exact[0][:, 0]
     assert same.mean() > 0.95  # distances, not squared distances, where the nearest one is found
     np.testing.assert_allclose(approx[1][same, 0], exact[1][same, 0], rtol=1e-4)
+
+
+def test_trustworthiness_of_small_maps_lowers_k_and_has_no_score_below_three_points():
+    z = np.random.default_rng(1).normal(size=(12, 8))
+    score = map_trustworthiness(z, z[:, :2])
+    assert score is not None and 0.0 <= score <= 1.0
+    assert map_trustworthiness(z[:2], z[:2, :2]) is None
