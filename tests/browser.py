@@ -25,7 +25,7 @@ JS_MAP_DRAWN = f"""() => {{ const m = document.querySelector('{MAP}');
 JS_MAP_POINT = f"""(i) => {{ const m = document.querySelector('{MAP}').xle;
   const shown = []; for (let k = 0; k < m.n && shown.length <= i; k++) if (m.vis[k] === 2) shown.push(k);
   const k = shown[Math.min(i, shown.length - 1)]; const p = m.screenOf(k); const r = m.plot.getBoundingClientRect();
-  const names = m.pos.names ? new TextDecoder().decode(m.pos.names).split("\\n") : null;
+  const names = m.names;
   const picked = m.pickAt(p.x - r.left, p.y - r.top);
   return {{x: p.x, y: p.y, index: k, row: m.pos.row[k], name: names ? names[k] : null,
            picked: picked, picked_row: picked >= 0 ? m.pos.row[picked] : -1,
@@ -35,7 +35,7 @@ JS_MAP_POINT = f"""(i) => {{ const m = document.querySelector('{MAP}').xle;
 JS_RARE_POINT = f"""(classes) => {{ const m = document.querySelector('{MAP}').xle;
   const leg = m.colour.meta.legend; const want = new Set(leg.filter(l => classes.includes(l.name)).map(l => l.code));
   const r = m.plot.getBoundingClientRect();
-  const names = new TextDecoder().decode(m.pos.names).split("\\n");
+  const names = m.names;
   for (let k = m.n - 1; k >= 0; k--) {{
     if (m.vis[k] !== 2 || !want.has(m.colour.c[k])) continue;
     const p = m.screenOf(k); const lx = p.x - r.left, ly = p.y - r.top;
@@ -112,7 +112,9 @@ def wait_idle(page, timeout_ms: float = 120_000) -> None:
 
 
 def wait_map(page, timeout_ms: float = 120_000) -> int:
+    """Until the map has drawn and holds its sources' names (they follow the first draw); the points drawn."""
     page.wait_for_function(JS_MAP_DRAWN, timeout=timeout_ms)
+    page.wait_for_function(f"() => document.querySelector('{MAP}').dataset.names !== 'pending'", timeout=timeout_ms)
     return page.evaluate(JS_MAP_DRAWN)
 
 

@@ -52,7 +52,7 @@ SKIP = {
     "Send to TOPCAT (SAMP)": "a SAMP message (same)",
     "Open a random source": "only drawn while no source is open",
     "Forget it": "only drawn with a kept upload",
-    "Clear selection": "only drawn with a selection (test_e2e_browser)",
+    "Clear map selection": "only drawn with a selection (test_e2e_browser)",
     "up_pha": "uploads: test_app test_upload_page_…", "up_arf": "uploads", "up_rmf": "uploads", "up_bkg": "uploads",
     "xle_log_colour": "offered only for all-positive colour columns (tested where it is: map, pairs)",
 }

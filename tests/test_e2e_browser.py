@@ -82,7 +82,7 @@ def selection_count(page) -> int:
     return int(re.search(r"Selection \(([\d,]+) sources\)", text).group(1).replace(",", ""))
 
 
-def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page, server):
+def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page, server, sources):
     page.goto(server)
     n = browser.wait_map(page)
     browser.wait_idle(page)
@@ -116,6 +116,20 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     fits.wait_for()
     assert fits.count() == 1, page.locator('[data-testid="stDownloadButton"]').all_inner_texts()
     page.screenshot(path=str(SHOTS / "e2e_3_box_selection_table.png"), full_page=True)
+    # only the table's fragment reran: the map drew the selection itself and says how many it holds
+    assert page.locator(f"{browser.MAP} .xle-count").inner_text() == f"{got:,} selected"
+
+    # a row of the selection table opens its source beside the map (the map's fragment reruns too)
+    browser.choose_mouse_mode(page, "click")
+    before = page.evaluate(JS_SPECTRUM_TITLE)
+    first_row = page.evaluate(f"""() => {{ const m = document.querySelector('{browser.MAP}').xle; let r = Infinity;
+      for (let i = 0; i < m.n; i++) if (m.flags[i]) r = Math.min(r, m.pos.row[i]); return r; }}""")
+    browser.click_table_row(page, 0, 0)  # the table lists the selection in catalog order
+    page.wait_for_function(f"(b) => {{ const t = ({JS_SPECTRUM_TITLE})(); return t && t !== b; }}", arg=before)
+    assert str(sources.iloc[first_row]["name"]) in page.evaluate(JS_SPECTRUM_TITLE)
+    ringed = f"() => {{ const m = document.querySelector('{browser.MAP}').xle; return m.pos.row[m.focus]; }}"
+    assert page.evaluate(ringed) == first_row  # and ringed on the map
+    browser.choose_mouse_mode(page, "box")
 
     # the selection stays when the colouring changes
     page.locator('[data-testid="stSelectbox"]', has_text="Colour by").click()
@@ -127,8 +141,10 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     assert pt["name"].startswith("2CXO J")
 
     # a lasso replaces the selection with the sources inside it
-    page.get_by_role("button", name="Clear selection").click()
+    page.get_by_role("button", name="Clear map selection").click()
     page.wait_for_function("() => /Selection \\(0 /.test(document.body.innerText)")
+    page.wait_for_function(f"() => document.querySelector('{browser.MAP}').dataset.selected === '0'")
+    assert page.locator(f"{browser.MAP} .xle-count").inner_text() == ""  # the map cleared its selection too
     browser.choose_mouse_mode(page, "lasso")
     browser.drag_lasso(page, [(0.01, 0.01), (0.99, 0.01), (0.01, 0.99)])  # the upper-left half
     page.wait_for_function("() => /Selection \\((?!0 )/.test(document.body.innerText)", timeout=60_000)

@@ -64,8 +64,9 @@ def test_spectrum_and_other_figures_build():
 
 def test_spectrum_figure_built_without_validation_is_what_validation_accepts():
     """The spectrum figure skips Plotly's validation (figures_spectrum): Plotly's validating constructor must leave
-    every variant unchanged (residual panel or not, log axis with bins at the floor, overlays, no background),
-    and the panels keep their traces, axes and titles."""
+    every variant unchanged (residual panel or not, log axis with bins at the floor, overlays, no background,
+    light or dark page), and the panels keep their traces, axes and titles in the app's own style (drawn with
+    ``theme=None``)."""
     import json
 
     import plotly.graph_objects as go
@@ -83,7 +84,8 @@ def test_spectrum_figure_built_without_validation_is_what_validation_accepts():
                     v = view_table(t, SpectrumOptions(unit="rate" if bkg else "counts"), 100.0)
                     v = v if res else v.drop(columns="residual")
                     v = v if bkg else v.assign(background=0.0)
-                    fig = figures.spectrum_figure(v, title="T", simulated=bkg, log_y=log_y, overlays=over, height=430)
+                    fig = figures.spectrum_figure(v, title="T", simulated=bkg, log_y=log_y, overlays=over, height=430,
+                                                  dark=bkg)
                     assert as_json(go.Figure(fig.to_dict())) == as_json(fig), (log_y, res, over is not None, bkg)
                     names = [d.name for d in fig.data]
                     assert "reconstruction" in names and ("residual" in names) == res
@@ -92,5 +94,7 @@ def test_spectrum_figure_built_without_validation_is_what_validation_accepts():
                     bottom = fig.layout.xaxis2 if res else fig.layout.xaxis
                     assert bottom.title.text == "energy (keV)" and list(bottom.tickvals)[:2] == [0.5, 0.7]
                     assert fig.layout.title.text.startswith("T")
+                    assert fig.layout.font.color == ("#FAFAFA" if bkg else "#2F2D2B")  # readable on the page
+                    assert all(ax.automargin for ax in (fig.layout.xaxis, fig.layout.yaxis))  # labels never clipped
                     if res:
                         assert fig.data[-1].yaxis == "y2" and fig.layout.shapes[0].yref == "y2"

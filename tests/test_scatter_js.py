@@ -31,8 +31,7 @@ def layers(n: int = 50, seed: int = 0):
     rng = np.random.default_rng(seed)
     labels = rng.choice(["u", "AGN", "CV"], size=n, p=[0.6, 0.3, 0.1])
     order = sc.draw_order(labels, "u")
-    pos = sc.positions_layer(rng.normal(size=n), rng.normal(size=n), order, ("a", "b"),
-                             names=np.array([f"src{i}" for i in order]))
+    pos = sc.positions_layer(rng.normal(size=n), rng.normal(size=n), order, ("a", "b"))
     col = sc.class_layer(labels, order, ["AGN", "CV", "u"], {"AGN": "#4477AA", "CV": "#EE6677", "u": "#B8B8B8"}, "u")
     mask = sc.mask_layer(rng.random(n) > 0.3, order)
     sel = sc.selection_layer(rng.choice(n, size=30, replace=False), n)  # bits (30 * 4 > 50 / 8)
@@ -41,7 +40,8 @@ def layers(n: int = 50, seed: int = 0):
 
 def test_browser_decodes_what_python_packs_and_reuses_held_layers(tmp_path):
     pos, col, mask, sel = layers()
-    first = sc.pack([pos, col, mask, sel], set(), {"focus": 7, "hits": [1, 2]})
+    names = sc.names_layer(np.array([f"src{i}" for i in range(50)]), pos.bufs["row"])
+    first = sc.pack([pos, col, mask, sel, names], set(), {"focus": 7, "hits": [1, 2]})
     col2 = sc.value_layer(np.arange(50.0), np.arange(50), "v", LUT)
     second = sc.pack([pos, col2, mask, sel], {pos.key, col.key, mask.key, sel.key}, {"focus": -1})
     third = sc.pack([pos, col, mask, sel], {pos.key, col.key, mask.key, sel.key, "nothing"}, {})
@@ -58,7 +58,7 @@ const a = decode(read("first")), b = decode(read("second")), c = decode(read("th
 const p = a.layers.pos;
 console.log(JSON.stringify({{
   focus: a.header.focus, x: Array.from(p.x), row: Array.from(p.row),
-  names: new TextDecoder().decode(p.names).split("\\n"), c: Array.from(a.layers.colour.c),
+  names: new TextDecoder().decode(a.layers.names.text).split("\\n"), c: Array.from(a.layers.colour.c),
   bits: Array.from(a.layers.mask.bits), sel: Array.from(selectionFlags(a.layers.sel, p.x.length)),
   same_pos: b.layers.pos === p, c2: Array.from(b.layers.colour.c), missing_b: b.missing,
   back_to_class: c.layers.colour === a.layers.colour, missing_d: d.missing }}));

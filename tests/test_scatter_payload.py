@@ -23,12 +23,15 @@ def test_positions_layer_keeps_rows_and_bounds_and_zeroes_missing_positions():
     x = np.array([3.0, np.nan, 1.0, 2.0])
     y = np.array([0.0, 5.0, -1.0, 4.0])
     order = np.array([2, 0, 3, 1], dtype=np.uint32)
-    layer = sc.positions_layer(x, y, order, ("u1", "u2"), names=np.array(["c", "a", "d", "b"]))
+    layer = sc.positions_layer(x, y, order, ("u1", "u2"))
     assert layer.bufs["x"].dtype == np.float32 and layer.bufs["row"].dtype == np.uint32
     assert layer.bufs["x"].tolist() == [1.0, 3.0, 2.0, 0.0]  # NaN drawn nowhere (the mask hides it)
     assert layer.bufs["row"].tolist() == [2, 0, 3, 1]
     assert layer.meta["bounds"] == [1.0, 3.0, -1.0, 4.0]
-    assert bytes(layer.bufs["names"]).decode().split("\n") == ["c", "a", "d", "b"]
+    names = sc.names_layer(np.array(["a", "b", "c", "d"]), order)  # catalog order in, draw order out
+    assert bytes(names.bufs["text"]).decode().split("\n") == ["c", "a", "d", "b"] and names.key != layer.key
+    with pytest.raises(ValueError):
+        sc.names_layer(np.array(["a", "b"]), order)
 
 
 def test_class_layer_codes_palette_and_legend():

@@ -2,9 +2,10 @@
 
 Only what changed travels: the positions once per run and layout, the colour codes when the colouring changes,
 the filter bits when the filters change, the selection when it changes; focus and search hits are a few
-numbers. The browser keeps the last four layers of each kind (``frontend/src/payload.js``) and this module
-mirrors that list per session, so both agree on what is held; when they do not (a reload), the element asks
-for the missing layers and the next run sends them.
+numbers; the names for the hover text follow once the map has drawn and asks for them. The browser keeps the
+last four layers of each kind (``frontend/src/payload.js``) and this module mirrors that list per session, so
+both agree on what is held; when they do not (a reload), the element asks for the missing layers and the next
+run sends them.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from explorer.ui import common, figures
 
 BUNDLE = Path(__file__).resolve().parent / "frontend" / "dist" / "scatter.js"
 KEEP = 4  # layers of each kind the browser keeps (KEEP in payload.js)
-NAMES_MAX = 200_000  # hover shows source names up to this many points (sent once with the positions)
+NAMES_MAX = 200_000  # hover shows source names up to this many points (sent once, after the first draw)
 HITS_MAX = 1000
 _element = None
 
@@ -51,9 +52,17 @@ def _order(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
 def _positions(run_dir: str, mtime: float, x: str, y: str, titles: tuple[str, str]) -> sc.Layer:
     run = common.get_run(run_dir, mtime)
     order = _order(run_dir, mtime)[0]
-    names = run.sources["name"].astype(str).to_numpy()[order] if len(order) <= NAMES_MAX else None
     return sc.positions_layer(run.sources[x].to_numpy(dtype=float), run.sources[y].to_numpy(dtype=float), order,
-                              titles, names=names)
+                              titles)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _names(run_dir: str, mtime: float) -> sc.Layer | None:
+    """The names for the hover text; none above NAMES_MAX points (the hover then shows the catalog row)."""
+    order = _order(run_dir, mtime)[0]
+    if len(order) > NAMES_MAX:
+        return None
+    return sc.names_layer(common.get_run(run_dir, mtime).sources["name"].astype(str).to_numpy(), order)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -127,7 +136,11 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
             pass
     hits = inv[_rows_of(run, list(hit_ids)[:HITS_MAX])].tolist()
     st.session_state[f"{key}__pos"] = (pos.key, order)
-    payload = _pack(key, layers, {"mode": mode, "height": height, "focus": focus, "hits": hits, "map": key})
+    names = _names(run_dir, mtime)  # sent once the browser has drawn the map and asks for them
+    wanted = names is not None and st.session_state.get(f"{key}__names", False)
+    layers += [names] if wanted else []
+    payload = _pack(key, layers, {"mode": mode, "height": height, "focus": focus, "hits": hits, "map": key,
+                                  "names": "none" if names is None else "sent" if wanted else "ask"})
 
     def clicked() -> None:
         ev = _last(getattr(st.session_state.get(key), "click", None))
@@ -152,5 +165,8 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
         for kind, keys in _held(key).items():
             _held(key)[kind] = [k for k in keys if k not in missing]
 
+    def names_wanted() -> None:
+        st.session_state[f"{key}__names"] = True
+
     _component()(data=payload, key=key, height=height, on_click_change=clicked, on_select_change=selected_now,
-                 on_need_change=needed)
+                 on_need_change=needed, on_names_change=names_wanted)

@@ -6,7 +6,8 @@ The browser holds the map as layers of typed arrays, every one in *draw order* (
 - ``colour``: one uint8 per point, an index into a palette of at most 256 entries (class codes, or a numeric
   column quantised to 255 levels with 255 for NaN), with the palette and legend in its metadata;
 - ``mask``: one bit per point, set when the point passes the filters (and has a finite position);
-- ``sel``: the selection, as uint32 draw indices when few, else one bit per point.
+- ``sel``: the selection, as uint32 draw indices when few, else one bit per point;
+- ``names``: the source names for the hover text, sent once the map has drawn and the browser asks for them.
 
 Every layer carries a key (a hash of its contents). :func:`pack` sends a layer's bytes only when the browser does
 not hold that key yet; otherwise the payload names the key and the browser uses its copy. So a colour change
@@ -72,10 +73,8 @@ def inverse(order: np.ndarray) -> np.ndarray:
 
 
 # ---- layers -------------------------------------------------------------------------------------------------
-def positions_layer(x: np.ndarray, y: np.ndarray, order: np.ndarray, titles: tuple[str, str],
-                    names: np.ndarray | None = None) -> Layer:
-    """Positions in draw order and their catalog rows; the bounds of the finite positions in the metadata.
-    ``names`` (in draw order), when given, travel as one UTF-8 buffer of newline-separated names (hover)."""
+def positions_layer(x: np.ndarray, y: np.ndarray, order: np.ndarray, titles: tuple[str, str]) -> Layer:
+    """Positions in draw order and their catalog rows; the bounds of the finite positions in the metadata."""
     xs = np.asarray(x, dtype=np.float32)[order]
     ys = np.asarray(y, dtype=np.float32)[order]
     ok = np.isfinite(xs) & np.isfinite(ys)
@@ -85,12 +84,17 @@ def positions_layer(x: np.ndarray, y: np.ndarray, order: np.ndarray, titles: tup
         bounds = [0.0, 1.0, 0.0, 1.0]
     xs, ys = np.where(ok, xs, 0).astype(np.float32), np.where(ok, ys, 0).astype(np.float32)
     bufs = {"x": xs, "y": ys, "row": np.asarray(order, dtype=np.uint32)}
-    if names is not None:
-        if len(names) != len(order):
-            raise ValueError(f"{len(names)} names for {len(order)} points")
-        text = "\n".join(str(n).replace("\n", " ") for n in names)
-        bufs["names"] = np.frombuffer(text.encode(), dtype=np.uint8)
     return Layer.make("pos", {"bounds": bounds, "titles": list(titles), "n": int(len(order))}, bufs)
+
+
+def names_layer(names: np.ndarray, order: np.ndarray) -> Layer:
+    """The sources' names (catalog order) in draw order, as one UTF-8 buffer of newline-separated names, for the
+    hover text. A layer of its own, sent after the map has drawn: at 100,000 points it is 2.4 MB, twice the
+    positions, and held back it let the map draw ~0.3 s sooner."""
+    if len(names) != len(order):
+        raise ValueError(f"{len(names)} names for {len(order)} points")
+    text = "\n".join(str(n).replace("\n", " ") for n in np.asarray(names)[order])
+    return Layer.make("names", {"n": int(len(order))}, {"text": np.frombuffer(text.encode(), dtype=np.uint8)})
 
 
 def class_layer(labels: np.ndarray, order: np.ndarray, classes: list[str], colours: dict[str, str],

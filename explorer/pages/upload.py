@@ -90,8 +90,8 @@ left, right = st.columns([1, 1])
 with left:
     table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
                            weights=spec.weights)
-    st.plotly_chart(figures.spectrum_figure(table, title=f"{obj or name} (your upload, real data)", height=460),
-                    key="up_spec")
+    st.plotly_chart(figures.spectrum_figure(table, title=f"{obj or name} (your upload, real data)", height=460,
+                                            dark=common.dark_theme()), key="up_spec", theme=None)
 with right:
     if run.simulated:
         st.info("**Simulated data** around your spectrum: the map's sources and the neighbours below are this "

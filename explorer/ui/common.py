@@ -178,6 +178,13 @@ def page_frame(title: str, caption: str | None = None, *, simulated: bool = True
     return run
 
 
+def dark_theme() -> bool:
+    """Whether the reader's page is dark (Streamlit infers it from the page background; light when unknown), for
+    figures drawn in the app's own style (``figures_spectrum.house_style``)."""
+    theme = getattr(st.context, "theme", None)
+    return getattr(theme, "type", None) == "dark"
+
+
 def narrow_layout() -> None:
     """At phone width (below 640 px) the chart of a page (a container keyed ``xle_first``) comes right after
     the title, before the notices and controls."""
@@ -274,9 +281,10 @@ def current_source_row(run: runs.RunView) -> int | None:
 
 
 def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, hide: tuple[str, ...] = (),
-                     go_to_page: bool = False) -> None:
+                     go_to_page: bool = False, rerun: list[str] | None = None) -> None:
     """A dataframe where clicking a row opens that row's source (by its ``id`` column) and, with
-    ``go_to_page``, goes to the source page. Runs as a callback, so it acts once per click."""
+    ``go_to_page``, goes to the source page. Runs as a callback, so it acts once per click. In a fragment, a
+    click reruns that fragment alone, or the fragments keyed in ``rerun`` (those that show the open source)."""
     ids = df["id"].astype(str).tolist()
 
     def picked() -> None:
@@ -289,6 +297,8 @@ def selectable_table(df: pd.DataFrame, key: str, *, height: int | None = None, h
             st.session_state[SOURCE] = ids[rows[0]]
             if go_to_page:
                 st.session_state[GOTO] = PAGES["source"]
+            elif rerun:
+                st.rerun(rerun)
 
     shown = df.drop(columns=[c for c in hide if c in df.columns])
     if "class" in shown:

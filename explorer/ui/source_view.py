@@ -135,10 +135,11 @@ def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "sp
             nb = run.sources.iloc[nr]
             over[f"neighbour {k}: {nb['name']}"] = overlay(table, run.dataset.spectra[nr], run.dataset.background[nr],
                                                           opts, exposure)
-    st.plotly_chart(figures.spectrum_figure(view, title=_title(r), simulated=bool(r.get("simulated", False)),
-                                            height=height, log_y=log_y, overlays=over,
-                                            residual_title=RESIDUALS[opts.residuals]),
-                    key=f"{key}_fig", width="stretch", config={"displaylogo": False})
+    fig = figures.spectrum_figure(view, title=_title(r), simulated=bool(r.get("simulated", False)), height=height,
+                                  log_y=log_y, overlays=over, residual_title=RESIDUALS[opts.residuals],
+                                  dark=common.dark_theme())
+    # the app's own style (figures_spectrum.house_style): Streamlit's theme cost ~70 ms per redraw in the browser
+    st.plotly_chart(fig, key=f"{key}_fig", width="stretch", config={"displaylogo": False}, theme=None)
     parts = [f"reconstruction error (deviance/bin): **{r['recon_error']:.3f}**" if np.isfinite(r["recon_error"]) else ""]
     if "truth" in table:
         parts.append("green dashed: the noiseless truth the simulation drew these counts from")

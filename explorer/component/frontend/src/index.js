@@ -15,6 +15,13 @@ const views = new Map(); // layout key -> view (zoom and pan survive a recolouri
 
 
 
+function sameFlags(a, b) {
+  if (!a || !b) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function el(tag, cls, parent) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -31,6 +38,7 @@ class MapView {
     root.xle = this;
     this.legend = el("div", "xle-legend", root);
     this.tools = el("div", "xle-tools", root);
+    this.selBadge = el("span", "xle-count", this.tools); // "N selected" (box or lasso)
     this.hitsButton = el("button", null, this.tools);
     this.hitsButton.textContent = "zoom to hits";
     this.hitsButton.style.display = "none";
@@ -61,6 +69,13 @@ class MapView {
 
   get n() { return this.pos ? this.pos.x.length : 0; }
 
+  // the sources' names in draw order, or null until they arrive (or when the map has too many points)
+  get names() {
+    if (!this.namesLayer) return null;
+    if (!this.nameList) this.nameList = new TextDecoder().decode(this.namesLayer.text).split("\n");
+    return this.nameList;
+  }
+
   update({ header, layers }) {
     this.header = header;
     this.mode = header.mode || "click";
@@ -70,7 +85,10 @@ class MapView {
     if (this.plot.style.cursor !== cursor) this.plot.style.cursor = cursor;
     this.hidden = hiddenClasses.get(header.map) || new Set();
     hiddenClasses.set(header.map, this.hidden);
-    const { pos, colour, mask, sel } = layers;
+    const { pos, colour, mask, sel, names } = layers;
+    if (names && names !== this.namesLayer) { this.namesLayer = names; this.nameList = null; }
+    // "none" (too many points: the hover shows the row), "pending" (asked for after the first draw), "ready"
+    this.root.dataset.names = header.names === "none" ? "none" : this.namesLayer ? "ready" : "pending";
     let vis = false;
     if (pos !== this.pos) {
       this.pos = pos;
@@ -90,10 +108,12 @@ class MapView {
     if (mask !== this.mask) { this.mask = mask; vis = true; }
     if (sel !== this.sel) {
       this.sel = sel;
-      this.flags = sel.meta.count ? selectionFlags(sel, this.n) : null;
+      const flags = sel.meta.count ? selectionFlags(sel, this.n) : null;
+      // the selection this element made itself comes back from Python: already drawn, no redraw
+      if (!sameFlags(flags, this.flags)) { this.flags = flags; vis = true; }
       this.selCount = sel.meta.count;
       this.outline = sel.meta.outline;
-      vis = true;
+      this.showCount();
     }
     this.focus = header.focus ?? -1;
     this.hits = header.hits || [];
@@ -128,6 +148,11 @@ class MapView {
     this.root.dataset.shown = String(shown);
   }
 
+  showCount() {
+    const text = this.selCount ? `${this.selCount.toLocaleString("en-US")} selected` : "";
+    if (this.selBadge.textContent !== text) this.selBadge.textContent = text;
+  }
+
   pointSize() {
     const s = this.mask.meta.shown;
     const base = s < 3000 ? 7 : s < 30000 ? 5 : 3;
@@ -151,7 +176,12 @@ class MapView {
     return true;
   }
 
-  resize() { if (this.measure()) this.redraw(); }
+  // ResizeObserver calls this once when it starts observing: redraw only when the size really changed (a
+  // needless redraw of 100,000 points costs ~130 ms in software WebGL, right after the first draw)
+  resize() {
+    const before = `${this.W}x${this.H}x${this.dpr}`;
+    if (this.measure() && (`${this.W}x${this.H}x${this.dpr}` !== before || !this.drawCount)) this.redraw();
+  }
 
   keepView() { views.set(this.pos.key, this.view); }
 
@@ -188,6 +218,10 @@ class MapView {
         this.root.dataset.n = String(this.n);
         this.root.dataset.colour = this.colour.key;
         this.root.dataset.selected = String(this.selCount);
+        if (this.header.names === "ask" && !this.namesAsked) {
+          this.namesAsked = true; // once: Python then sends the names with every payload (by key when held)
+          setTimeout(() => this.send("names", { pos: this.pos.key }), 0);
+        }
       }
       drawOverlay(this);
     });
@@ -217,6 +251,7 @@ class MapView {
     this.flags = idx.length ? new Uint8Array(this.n) : null;
     for (const i of idx) this.flags[i] = 1;
     this.selCount = idx.length;
+    this.showCount();
     this.outline = idx.length > 0 && idx.length <= 1000;
     this.visibility();
     this.redraw();
@@ -233,8 +268,8 @@ class MapView {
       let text;
       if (m.mode === "class") text = (m.legend[c] || {}).name;
       else text = c === 255 ? `${m.title}: n/a` : `${m.title} ≈ ${(m.lo + (c / 254) * (m.hi - m.lo)).toPrecision(3)}`;
-      if (this.pos.names && !this.pos.nameList) this.pos.nameList = new TextDecoder().decode(this.pos.names).split("\n");
-      const name = this.pos.nameList ? this.pos.nameList[i] : `row ${this.pos.row[i]}`;
+      const list = this.names;
+      const name = list ? list[i] : `row ${this.pos.row[i]}`;
       this.tip.textContent = `${name} · ${text}`;
       this.tip.style.display = "block";
       this.tip.style.left = `${Math.min(at[0] + 12, this.W - 220)}px`;

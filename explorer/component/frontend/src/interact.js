@@ -45,8 +45,9 @@ export function listen(m) {
     if (!s.moved) return drawOverlay(m);
     const idx = m.mode === "box" ? inBox(m, s.at, at) : inPolygon(m, path);
     if (!idx.length) return drawOverlay(m); // an empty box keeps the selection, as a stray drag should
-    m.selectLocal(idx);
+    // send first, draw after: the server lists the selection while the browser redraws the points
     m.send("select", { ...encodeIndices(idx, m.n), kind: m.mode, pos: m.pos.key });
+    setTimeout(() => m.selectLocal(idx), 0);
   });
   p.addEventListener("wheel", (e) => {
     if (!m.pos) return;

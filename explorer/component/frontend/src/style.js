@@ -11,6 +11,7 @@ export const CSS = `
 .xle-scatter .xle-bar { display: flex; gap: 6px; align-items: center; }
 .xle-scatter .xle-bar b { display: inline-block; width: 160px; height: 10px; }
 .xle-scatter .xle-tools { position: absolute; right: 0; top: 0; display: flex; gap: 4px; }
+.xle-scatter .xle-count { align-self: center; color: #444; margin-right: 4px; }
 .xle-scatter .xle-tools button { font-size: 12px; padding: 2px 6px; border: 1px solid #ccc; background: #fff;
   border-radius: 4px; cursor: pointer; }
 .xle-scatter .xle-axis { position: absolute; color: #555; pointer-events: none; }
