@@ -188,8 +188,8 @@ def dark_theme() -> bool:
 def narrow_layout() -> None:
     """At phone width (below 640 px) the chart of a page (a container keyed ``xle_first``) comes right after
     the title, before the notices and controls."""
-    st.html("<style>@media (max-width: 640px) { "
-            "[data-testid='stLayoutWrapper']:has(> .st-key-xle_first) { order: -1; } "
+    st.html("<style>@media (max-width: 640px) { "  # every wrapper up from the chart (the map's is in a fragment)
+            "[data-testid='stLayoutWrapper']:has(.st-key-xle_first) { order: -1; } "
             "[data-testid='stMainBlockContainer'] [data-testid='stElementContainer']:has(h1) { order: -2; } }"
             "</style>")
 
