@@ -89,6 +89,9 @@ def test_click_point_shows_reconstruction_then_box_selection_lists_sources(page,
     assert n == 400
     assert browser.map_painted(page) > 200  # the canvas really drew (read back from WebGL)
     assert page.get_by_text("Simulated data.").count() >= 1
+    # once the map has drawn, the empty source panel shows a chart (and so loads Plotly before the first click)
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+      .some(gd => ((gd.layout || {}).title || {}).text === 'Reconstruction error of the shown sources')""")
     page.screenshot(path=str(SHOTS / "e2e_1_map.png"), full_page=True)
 
     pt = browser.click_map_point(page, 5)

@@ -98,3 +98,16 @@ def test_spectrum_figure_built_without_validation_is_what_validation_accepts():
                     assert all(ax.automargin for ax in (fig.layout.xaxis, fig.layout.yaxis))  # labels never clipped
                     if res:
                         assert fig.data[-1].yaxis == "y2" and fig.layout.shapes[0].yref == "y2"
+
+
+def test_histogram_is_binned_here_and_counts_every_finite_value():
+    """60 bars travel to the browser, not one value per source; log x bins the positive values only."""
+    rng = np.random.default_rng(0)
+    v = np.concatenate([rng.lognormal(0, 0.5, 5000), [np.nan, np.inf, 0.0, -1.0]])
+    lin = figures.histogram_figure(v, "t", "x")
+    assert len(lin.data[0].x) == 60 and sum(lin.data[0].y) == 5002  # 0 and -1 are finite
+    log = figures.histogram_figure(v, "t", "deviance per bin", log_x=True, dark=True)
+    assert sum(log.data[0].y) == 5000 and log.layout.xaxis.type == "log"
+    centres, widths = np.asarray(log.data[0].x), np.asarray(log.data[0].width)
+    assert np.all(np.diff(centres) > 0) and np.all(widths > 0) and log.layout.font.color == "#FAFAFA"
+    assert len(figures.histogram_figure(np.array([np.nan]), "t", "x").data[0].y) == 0  # nothing to bin: no bars

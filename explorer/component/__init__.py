@@ -2,6 +2,6 @@
 ``explorer/component/frontend`` (``npm ci && npm run build``, run by ``scripts/setup``). The payload and the
 selection codecs are in :mod:`explorer.logic.scatter`; this module builds the layers (cached per run), tracks
 which of them the browser already holds, and turns the element's events into source ids."""
-from explorer.component.map_element import BUNDLE, scatter_map, selected_rows
+from explorer.component.map_element import BUNDLE, map_drawn, scatter_map, selected_rows
 
-__all__ = ["BUNDLE", "scatter_map", "selected_rows"]
+__all__ = ["BUNDLE", "map_drawn", "scatter_map", "selected_rows"]

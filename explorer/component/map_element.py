@@ -136,11 +136,11 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
             pass
     hits = inv[_rows_of(run, list(hit_ids)[:HITS_MAX])].tolist()
     st.session_state[f"{key}__pos"] = (pos.key, order)
-    names = _names(run_dir, mtime)  # sent once the browser has drawn the map and asks for them
-    wanted = names is not None and st.session_state.get(f"{key}__names", False)
-    layers += [names] if wanted else []
+    names = _names(run_dir, mtime)  # sent once the browser has drawn the map and said so
+    drawn = map_drawn(key)
+    layers += [names] if names is not None and drawn else []
     payload = _pack(key, layers, {"mode": mode, "height": height, "focus": focus, "hits": hits, "map": key,
-                                  "names": "none" if names is None else "sent" if wanted else "ask"})
+                                  "drawn": drawn, "names": "none" if names is None else "sent" if drawn else "ask"})
 
     def clicked() -> None:
         ev = _last(getattr(st.session_state.get(key), "click", None))
@@ -165,8 +165,14 @@ def scatter_map(run: RunView, x: str, y: str, *, titles: tuple[str, str], colour
         for kind, keys in _held(key).items():
             _held(key)[kind] = [k for k in keys if k not in missing]
 
-    def names_wanted() -> None:
-        st.session_state[f"{key}__names"] = True
+    def was_drawn() -> None:
+        st.session_state[f"{key}__drawn"] = True
 
     _component()(data=payload, key=key, height=height, on_click_change=clicked, on_select_change=selected_now,
-                 on_need_change=needed, on_names_change=names_wanted)
+                 on_need_change=needed, on_drawn_change=was_drawn)
+
+
+def map_drawn(key: str) -> bool:
+    """Whether the map element ``key`` has drawn in this session: it says so once, after its first draw (its
+    names for the hover text follow; work that would slow the first draw can wait for this)."""
+    return bool(st.session_state.get(f"{key}__drawn", False))

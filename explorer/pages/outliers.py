@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.logic.neighbours import count_aware_score, outlier_ranking
-from explorer.ui import common
+from explorer.ui import common, figures
 
 run = common.page_frame("Outliers", "Click a row to open the source's spectrum and reconstruction.")
 f, mask = common.sidebar_filters(run)
@@ -20,14 +19,6 @@ def count_aware(run_dir: str, mtime: float) -> tuple[np.ndarray, np.ndarray]:
     s = common.get_run(run_dir, mtime).sources
     return count_aware_score(s["recon_error"].to_numpy(dtype=float), s["counts"].to_numpy(dtype=float))
 
-
-
-def hist(values: np.ndarray, title: str) -> go.Figure:
-    v = values[np.isfinite(values)]
-    fig = go.Figure(go.Histogram(x=v, nbinsx=60, marker_color="#4477AA"))
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
-                      yaxis_title="sources")
-    return fig
 
 
 with tabs[0]:
@@ -56,11 +47,14 @@ with tabs[0]:
         common.selectable_table(table, key=f"out_err_{how}", go_to_page=True, hide=("id",))
         st.caption(f"Median total counts of the {len(table)} listed: **{int(table['counts'].median()):,}** "
                    f"(all filtered sources: {int(run.sources['counts'][mask].median()):,}).")
-        st.plotly_chart(hist(err[mask], "distribution over the filtered sources"), key="out_err_hist")
+        st.plotly_chart(figures.histogram_figure(err[mask], "distribution over the filtered sources",
+                                                 "deviance per bin", log_x=True, dark=common.dark_theme()),
+                        key="out_err_hist", theme=None)
 with tabs[1]:
     dens = common.get_log_density(*key)
     st.caption("k-nearest-neighbour density in the latent space (log, up to a constant; k = 10): the lowest are "
                "spectra unlike any other in the run.")
     table = outlier_ranking(run.sources, dens, mask=mask, n=n, highest=False, score_name="log density")
     common.selectable_table(table, key="out_dens", go_to_page=True, hide=("id",))
-    st.plotly_chart(hist(dens[mask], "distribution over the filtered sources"), key="out_dens_hist")
+    st.plotly_chart(figures.histogram_figure(dens[mask], "distribution over the filtered sources",
+                                             "log density", dark=common.dark_theme()), key="out_dens_hist", theme=None)

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from core.data.classes import CLASSES, UNLABELLED
 from explorer.logic.columns import label as col_label
 from explorer.logic.runs import class_labels
+from explorer.ui.figures_spectrum import house_style
 from explorer.ui.figures_spectrum import spectrum_figure  # noqa: F401  (figures.spectrum_figure)
 
 CLASS_COLOURS = {
@@ -132,6 +133,25 @@ def add_point(fig: go.Figure, x: float, y: float, label: str, colour: str = "#E4
     fig.add_trace(go.Scattergl(x=[x], y=[y], mode="markers+text", text=[label], textposition="top center",
                                name=label, hoverinfo="text",
                                marker=dict(size=18, symbol="diamond", color=colour, line=dict(width=1.5, color="#111"))))
+    return fig
+
+
+def histogram_figure(values: np.ndarray, title: str, x_title: str, *, log_x: bool = False, bins: int = 60,
+                     height: int = 220, dark: bool = False) -> go.Figure:
+    """A histogram binned here (60 bars travel to the browser, not one value per source: 1.3 million values were
+    10 MB of JSON), in the app's style (draw with ``theme=None``). ``log_x`` bins log10 of the positive values."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)] if log_x else v[np.isfinite(v)]
+    x = np.log10(v) if log_x else v
+    counts, edges = np.histogram(x, bins=bins) if len(x) else (np.zeros(0), np.zeros(1))
+    centres, widths = (edges[1:] + edges[:-1]) / 2, np.diff(edges)
+    if log_x:
+        centres, widths = 10 ** centres, 10 ** edges[1:] - 10 ** edges[:-1]
+    fig = go.Figure(go.Bar(x=centres, y=counts, width=widths, marker_color="#4477AA", marker_line_width=0,
+                           hovertemplate="%{x:.3g}: %{y:,} sources<extra></extra>"))
+    fig.update_layout(house_style(dark), height=height, margin=dict(l=10, r=10, t=30, b=10), bargap=0,
+                      title=dict(text=title, font=dict(size=13)), yaxis_title="sources",
+                      xaxis=dict(title=x_title, type="log", dtick=1) if log_x else dict(title=x_title))
     return fig
 
 

@@ -218,9 +218,9 @@ class MapView {
         this.root.dataset.n = String(this.n);
         this.root.dataset.colour = this.colour.key;
         this.root.dataset.selected = String(this.selCount);
-        if (this.header.names === "ask" && !this.namesAsked) {
-          this.namesAsked = true; // once: Python then sends the names with every payload (by key when held)
-          setTimeout(() => this.send("names", { pos: this.pos.key }), 0);
+        if (!this.header.drawn && !this.drawnSent) {
+          this.drawnSent = true; // once: Python then sends the names with every payload (by key when held)
+          setTimeout(() => this.send("drawn", { pos: this.pos.key }), 0);
         }
       }
       drawOverlay(this);
