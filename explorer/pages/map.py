@@ -6,7 +6,7 @@ import streamlit as st
 
 from explorer.component import map_drawn, scatter_map, selected_rows
 from explorer.logic import export
-from explorer.ui import common, figures, sampui, source_view, url
+from explorer.ui import common, figures, look, sampui, source_view, url
 
 MAP_KEY = "xle_map"
 MAP_VIEW, SELECTION_VIEW = "xle_map_view", "xle_selection_view"  # the two fragments
@@ -72,7 +72,7 @@ def map_and_source() -> None:
 
     query = st.session_state.get("xle_f_name", "")
     hits = common.get_search(*common.run_key(run), query, 1000) if query else sources.iloc[:0]
-    first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
+    first = st.container(key="xle_first")  # at phone width: right after the title (look.narrow_layout)
     left, right = first.columns([3, 2], gap="medium")
     with left:  # WebGL map: the open source ringed, search hits highlighted, only changed layers resent
         scatter_map(run, x, y, titles=(xt, yt), colour=colour, log=log, mask=mask, selected=selected,
@@ -93,7 +93,7 @@ def map_and_source() -> None:
                 # a chart here also loads Plotly's JavaScript, which the first click waited 1.8-2.4 s for
                 err = sources["recon_error"].to_numpy(dtype=float)[mask]
                 st.plotly_chart(figures.histogram_figure(err, "Reconstruction error of the shown sources",
-                                                         "deviance per bin", log_x=True, dark=common.dark_theme()),
+                                                         "deviance per bin", log_x=True, dark=look.dark_theme()),
                                 key="map_err_hist", theme=None, config={"displaylogo": False})
                 st.caption("About 1 is a fit at the noise level; the right tail is listed, count-aware, on the "
                            "Outliers page.")

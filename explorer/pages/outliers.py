@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.logic.neighbours import count_aware_score, outlier_ranking
-from explorer.ui import common, figures
+from explorer.ui import common, figures, look
 
 run = common.page_frame("Outliers", "Click a row to open the source's spectrum and reconstruction.")
 f, mask = common.sidebar_filters(run)
@@ -48,7 +48,7 @@ with tabs[0]:
         st.caption(f"Median total counts of the {len(table)} listed: **{int(table['counts'].median()):,}** "
                    f"(all filtered sources: {int(run.sources['counts'][mask].median()):,}).")
         st.plotly_chart(figures.histogram_figure(err[mask], "distribution over the filtered sources",
-                                                 "deviance per bin", log_x=True, dark=common.dark_theme()),
+                                                 "deviance per bin", log_x=True, dark=look.dark_theme()),
                         key="out_err_hist", theme=None)
 with tabs[1]:
     dens = common.get_log_density(*key)
@@ -57,4 +57,4 @@ with tabs[1]:
     table = outlier_ranking(run.sources, dens, mask=mask, n=n, highest=False, score_name="log density")
     common.selectable_table(table, key="out_dens", go_to_page=True, hide=("id",))
     st.plotly_chart(figures.histogram_figure(dens[mask], "distribution over the filtered sources",
-                                             "log density", dark=common.dark_theme()), key="out_dens_hist", theme=None)
+                                             "log density", dark=look.dark_theme()), key="out_dens_hist", theme=None)

@@ -40,7 +40,7 @@ with st.container(key="xle_later_sky"):
 xy = positions(*key, frame)
 selected = st.session_state.get(common.SELECTED, [])
 focus = st.session_state.get(common.SOURCE)
-first = st.container(key="xle_first")  # at phone width: right after the title (common.narrow_layout)
+first = st.container(key="xle_first")  # at phone width: right after the title (look.narrow_layout)
 left, right = first.columns([3, 2], gap="medium")
 with left:
     fig = sky_figure(sources, xy, frame, colour=colour, mask=mask & np.isfinite(xy).all(axis=1),

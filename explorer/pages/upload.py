@@ -10,7 +10,7 @@ from core.errors import SpectrumError, XLEError
 from explorer.logic import upload
 from explorer.logic.neighbours import neighbour_table
 from explorer.logic.spectra import spectrum_table
-from explorer.ui import common, figures
+from explorer.ui import common, figures, look
 
 
 class _Kept(Exception):
@@ -91,7 +91,7 @@ with left:
     table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
                            weights=spec.weights)
     st.plotly_chart(figures.spectrum_figure(table, title=f"{obj or name} (your upload, real data)", height=460,
-                                            dark=common.dark_theme()), key="up_spec", theme=None)
+                                            dark=look.dark_theme()), key="up_spec", theme=None)
 with right:
     if run.simulated:
         st.info("**Simulated data** around your spectrum: the map's sources and the neighbours below are this "

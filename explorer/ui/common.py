@@ -19,6 +19,7 @@ from explorer.logic import filters as flt
 from explorer.logic import runs
 from explorer.logic.neighbours import LatentIndex
 from explorer.ui import figures, url
+from explorer.ui.look import narrow_layout
 from explorer.ui import keys as K
 
 # session-state keys (explorer/ui/keys.py)
@@ -176,22 +177,6 @@ def page_frame(title: str, caption: str | None = None, *, simulated: bool = True
         link.caption("Copy it (button at the right of the box) to share or bookmark this view: the open source, "
                      "layout, colour and filters. Back and Forward step through the views.")
     return run
-
-
-def dark_theme() -> bool:
-    """Whether the reader's page is dark (Streamlit infers it from the page background; light when unknown), for
-    figures drawn in the app's own style (``figures_spectrum.house_style``)."""
-    theme = getattr(st.context, "theme", None)
-    return getattr(theme, "type", None) == "dark"
-
-
-def narrow_layout() -> None:
-    """At phone width (below 640 px) the chart of a page (a container keyed ``xle_first``) comes right after
-    the title, before the notices and controls."""
-    st.html("<style>@media (max-width: 640px) { "  # every wrapper up from the chart (the map's is in a fragment)
-            "[data-testid='stLayoutWrapper']:has(.st-key-xle_first) { order: -1; } "
-            "[data-testid='stMainBlockContainer'] [data-testid='stElementContainer']:has(h1) { order: -2; } }"
-            "</style>")
 
 
 def simulated_notice(run: runs.RunView) -> None:

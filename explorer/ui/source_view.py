@@ -12,7 +12,7 @@ from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_cs
                                      view_table)
 from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
 from core.evaluation.measures import predicted_counts
-from explorer.ui import common, figures, sampui
+from explorer.ui import common, figures, look, sampui
 
 
 def decoded_shape(run: RunView, row: int) -> np.ndarray:
@@ -137,7 +137,7 @@ def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "sp
                                                           opts, exposure)
     fig = figures.spectrum_figure(view, title=_title(r), simulated=bool(r.get("simulated", False)), height=height,
                                   log_y=log_y, overlays=over, residual_title=RESIDUALS[opts.residuals],
-                                  dark=common.dark_theme())
+                                  dark=look.dark_theme())
     # the app's own style (figures_spectrum.house_style): Streamlit's theme cost ~70 ms per redraw in the browser
     st.plotly_chart(fig, key=f"{key}_fig", width="stretch", config={"displaylogo": False}, theme=None)
     parts = [f"reconstruction error (deviance/bin): **{r['recon_error']:.3f}**" if np.isfinite(r["recon_error"]) else ""]
