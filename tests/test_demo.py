@@ -2,8 +2,6 @@
 has the dataset schema, and scales to large --n without a second in-memory copy of the spectra."""
 from __future__ import annotations
 
-import subprocess
-import sys
 import tracemalloc
 from pathlib import Path
 
@@ -140,16 +138,17 @@ def test_models_behave_physically():
     assert th[0, hard].sum() / th[0].sum() < th[1, hard].sum() / th[1].sum()
 
 
-def test_build_demo_cli(tmp_path):
+def test_build_demo_cli(tmp_path, capsys):
+    """The command in this process (its model grids are cached per process: a subprocess spent ~20 s on them;
+    test_cli runs `python -m core` itself)."""
+    from core.cli import main
+
     out = tmp_path / "cli"
-    r = subprocess.run([sys.executable, "-m", "core", "build-demo", "--out", str(out), "--n", "300", "--seed", "1"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
-    assert "SIMULATED" in r.stdout
+    assert main(["build-demo", "--out", str(out), "--n", "300", "--seed", "1"]) == 0
+    assert "SIMULATED" in capsys.readouterr().out
     assert load_dataset(out).catalog.shape[0] == 300
-    again = subprocess.run([sys.executable, "-m", "core", "build-demo", "--out", str(out), "--n", "300"],
-                           capture_output=True, text=True)
-    assert again.returncode == 1 and "already exists" in again.stderr
+    assert main(["build-demo", "--out", str(out), "--n", "300"]) == 1
+    assert "already exists" in capsys.readouterr().err
 
 
 def test_family_components_behave_physically():
