@@ -1,6 +1,7 @@
 """Chunked work in this process or on a Dask cluster, with the same results either way.
 
-``run_chunks(fn, tasks, workers=N)`` calls ``fn(task)`` for every task and returns the results in task order:
+``run_chunks(fn, tasks, workers=N)`` calls ``fn(task)`` for every task and returns the results in task order
+(``iter_chunks`` yields them in that order as they come; ``dask_client`` opens one client for several calls):
 - ``workers <= 1`` and no scheduler: one after another in this process (the serial path, and the reference);
 - ``workers > 1``: a local ``dask.distributed`` cluster of that many single-threaded worker processes;
 - ``scheduler="tcp://host:8786"``: an existing Dask cluster. Its workers must import this project (the same
@@ -12,7 +13,8 @@ nothing. ``fn`` reports bad inputs in its result rather than raising, so one bad
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from tqdm import tqdm
@@ -30,38 +32,58 @@ def check_workers(workers: int, scheduler: str | None) -> None:
         raise ConfigError("--scheduler: give the address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
 
 
-def run_chunks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, scheduler: str | None = None,
-               desc: str = "chunks", progress: bool = True, client: Any = None) -> list[R]:
-    """``[fn(t) for t in tasks]``, serially or on Dask (see the module docstring); ``client``: an open
-    ``dask.distributed.Client`` to use instead of starting one."""
+@contextmanager
+def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
+    """A ``dask.distributed.Client`` on ``scheduler`` or on a local cluster of ``workers`` single-threaded
+    processes, closed (with its cluster) on leaving; ``None`` for the serial path (``workers <= 1``, no
+    scheduler). One client serves every ``run_chunks`` of a command: a local cluster takes seconds to start."""
+    check_workers(workers, scheduler)
+    if workers <= 1 and scheduler is None:
+        yield None
+        return
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            yield client
+        return
+    import dask
+
+    with dask.config.set({"distributed.worker.daemon": False}):  # tasks may start their own processes
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def iter_chunks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, scheduler: str | None = None,
+                desc: str = "chunks", progress: bool = True, client: Any = None) -> Iterator[R]:
+    """``fn(t)`` for every task, yielded in task order as soon as it and every task before it are done, so the
+    caller's own work on them overlaps the rest (see the module docstring); ``client``: an open
+    ``dask.distributed.Client`` to use instead of starting one (``dask_client``)."""
     check_workers(workers, scheduler)
     if client is None and workers <= 1 and scheduler is None:
-        return [fn(t) for t in tqdm(tasks, desc=desc, unit="chunk", disable=not progress)]
-    from dask.distributed import Client, LocalCluster, as_completed
+        yield from (fn(t) for t in tqdm(tasks, desc=desc, unit="chunk", disable=not progress))
+        return
+    if client is None:
+        with dask_client(workers, scheduler) as client:
+            yield from iter_chunks(fn, tasks, desc=desc, progress=progress, client=client)
+        return
+    from dask.distributed import as_completed
 
-    own = client is None
-    cluster = None
-    if own:
-        if scheduler is not None:
-            client = Client(scheduler)
-        else:
-            import dask
+    futures = client.map(fn, list(tasks), pure=False)
+    index = {f.key: i for i, f in enumerate(futures)}
+    done: dict[int, Any] = {}
+    following = 0
+    with tqdm(total=len(futures), desc=desc, unit="chunk", disable=not progress) as bar:
+        for fut in as_completed(futures):
+            done[index[fut.key]] = fut.result()
+            fut.release()
+            bar.update()
+            while following in done:
+                yield done.pop(following)
+                following += 1
 
-            with dask.config.set({"distributed.worker.daemon": False}):  # tasks may start their own processes
-                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-            client = Client(cluster)
-    try:
-        futures = client.map(fn, list(tasks), pure=False)
-        index = {f.key: i for i, f in enumerate(futures)}
-        out: list[Any] = [None] * len(futures)
-        with tqdm(total=len(futures), desc=desc, unit="chunk", disable=not progress) as bar:
-            for fut in as_completed(futures):
-                out[index[fut.key]] = fut.result()
-                bar.update()
-        return out
-    finally:
-        if own:
-            client.close()
-            if cluster is not None:
-                cluster.close()
+
+def run_chunks(fn: Callable[[T], R], tasks: Sequence[T], **kwargs) -> list[R]:
+    """``[fn(t) for t in tasks]``, serially or on Dask: ``iter_chunks``'s results as a list."""
+    return list(iter_chunks(fn, tasks, **kwargs))

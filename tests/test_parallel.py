@@ -2,6 +2,7 @@
 worker is killed midway."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -63,9 +64,18 @@ def test_ingest_on_the_cluster_equals_serial(corpus, cluster, tmp_path, monkeypa
 
     monkeypatch.setattr(ingest_mod, "CHUNK_FILES", 8)  # several tasks per worker
     serial = ingest([corpus / "pha"], tmp_path / "serial", progress=False)
-    monkeypatch.setattr(ingest_mod, "run_chunks", lambda fn, tasks, **kw: run_chunks(fn, tasks, client=cluster,
-                                                                                      progress=False))
+    marker, read_chunk = tmp_path / "killed", ingest_mod.read_chunk
+
+    def kill_one_worker_then_read(task):  # the third chunk kills its worker (and orphans its reader) once
+        if task[0][0] == serial.loaded[16] and not marker.exists():
+            marker.write_text("x")
+            os._exit(1)
+        return read_chunk(task)
+
+    monkeypatch.setattr(ingest_mod, "dask_client", lambda workers, scheduler: contextlib.nullcontext(cluster))
+    monkeypatch.setattr(ingest_mod, "read_chunk", kill_one_worker_then_read)
     parallel = ingest([corpus / "pha"], tmp_path / "parallel", progress=False, workers=2)
+    assert marker.exists()
     assert parallel.exit_status == serial.exit_status == 2  # the broken file is reported, never fatal
     assert [str(p) for p, _ in parallel.rejected] == [str(corpus / "pha" / "zz_broken_pha3.fits")]
     for name in ("spectra.npy", "background.npy", "catalog.parquet", "energy_edges.npy"):

@@ -1,12 +1,16 @@
 """The worker that reads each file of a batch: a call over its time limit is stopped, the next one still runs."""
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
-from core.data.timed import CallTimeout, TimedWorker
+import core.data.ingest as ingest_mod
+from core.data.timed import CallTimeout, TimedWorker, close_shared_workers
 from core.errors import SpectrumError
+from core.spectra.energy import EnergyGrid
 
 
 def _raise_spectrum_error(reason: str) -> None:
@@ -28,3 +32,26 @@ def test_spectrum_error_crosses_the_process_boundary_whole():
         with pytest.raises(SpectrumError) as info:
             worker.call(_raise_spectrum_error, "needs its RMF")
     assert info.value.reason == "needs its RMF" and info.value.missing == ("RMF",)
+
+
+def _read_or_hang(path: Path, **kwargs) -> tuple[str, int]:
+    """Stands in for ``read_spectrum``: hangs on a file named hang*, else answers with the reading process."""
+    if Path(path).name.startswith("hang"):
+        time.sleep(600)
+    return Path(path).name, os.getpid()
+
+
+def test_the_reader_is_kept_from_chunk_to_chunk_and_replaced_after_a_hung_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(ingest_mod, "read_spectrum", _read_or_hang)
+    chunk = lambda names, timeout_s: ingest_mod.read_chunk(([tmp_path / n for n in names], EnergyGrid(), {},
+                                                            timeout_s))
+    try:
+        first = chunk(["a.pi", "b.pi"], 60)  # the first call starts the reader: seconds on a loaded machine
+        pid = first[0][1][1]
+        second = chunk(["c.pi", "hang.pi"], 2)
+        assert second[0] == (tmp_path / "c.pi", ("c.pi", pid))  # the same warm process, not one per chunk
+        assert second[1][0] == tmp_path / "hang.pi" and "longer than 2 s" in second[1][1]
+        third = chunk(["d.pi"], 60)
+        assert third[0][1][0] == "d.pi" and third[0][1][1] != pid  # a fresh reader after the hung one
+    finally:
+        close_shared_workers()

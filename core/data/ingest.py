@@ -25,8 +25,8 @@ from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
 from core.io.fitsfile import is_none_name
 from core.data.partition import splits_of
-from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, TimedWorker
-from core.parallel import run_chunks
+from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, close_shared_workers, shared_worker
+from core.parallel import dask_client, iter_chunks, run_chunks
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
 BACKGROUND_NAME_HINTS = ("_bg.", "_bkg.", "back.", "background.")
@@ -106,15 +106,16 @@ def peek_chunk(files: list[Path]) -> list[tuple[str, str | None]]:
     return [_peek(f) for f in files]
 
 
-def chunked(items: list, size: int = CHUNK_FILES) -> list[list]:
+def chunked(items: list, size: int | None = None) -> list[list]:
+    size = size or CHUNK_FILES  # read when called, so a test can set CHUNK_FILES
     return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def sort_candidates(files: list[Path], given: set[Path], workers: int = 1, scheduler: str | None = None,
-                    progress: bool = False) -> tuple[list[Path], list[tuple[Path, str]]]:
+                    progress: bool = False, client=None) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Split files into source spectra and skipped ones (responses, backgrounds) with the reason."""
     peeked = run_chunks(peek_chunk, chunked(files), workers=workers, scheduler=scheduler, desc="sorting files",
-                        progress=progress)
+                        progress=progress, client=client)
     kinds = dict(zip(files, (k for part in peeked for k in part)))
     referenced = {(f.parent / b).resolve() for f, (_, b) in kinds.items() if b and len(b) < 200 and "\0" not in b}
     spectra, skipped = [], []
@@ -199,20 +200,21 @@ class Batch:
 
 
 def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[Path, object]]:
-    """Read a chunk of files, each in a worker process stopped after the timeout: (file, Spectrum or the reason
-    it was refused) per file, in order. Never raises for a bad file."""
+    """Read a chunk of files, each in a worker process stopped after the timeout (this process's shared one,
+    kept warm from chunk to chunk): (file, Spectrum or the reason it was refused) per file, in order. Never
+    raises for a bad file."""
     files, grid, overrides, timeout_s = task
     out: list[tuple[Path, object]] = []
-    with TimedWorker(timeout_s, preload=("core.io",)) as worker:
-        for f in files:
-            try:
-                out.append((f, worker.call(read_spectrum, f, grid=grid, **overrides)))
-            except SpectrumError as exc:
-                out.append((f, exc.reason))
-            except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
-                out.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
-            except Exception as exc:  # a bug outside the reader's own wrapping: still only this file
-                out.append((f, f"{type(exc).__name__}: {exc}"))
+    worker = shared_worker(timeout_s, preload=("core.io",))
+    for f in files:
+        try:
+            out.append((f, worker.call(read_spectrum, f, grid=grid, **overrides)))
+        except SpectrumError as exc:
+            out.append((f, exc.reason))
+        except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
+            out.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
+        except Exception as exc:  # a bug outside the reader's own wrapping: still only this file
+            out.append((f, f"{type(exc).__name__}: {exc}"))
     return out
 
 
@@ -231,16 +233,20 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     report = IngestReport()
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
-    spectra_files, report.skipped = sort_candidates(files, given, workers, scheduler, progress)
     batch = Batch(grid)
-    tasks = [(part, grid, dict(overrides or {}), file_timeout_s) for part in chunked(spectra_files)]
-    for part in run_chunks(read_chunk, tasks, workers=workers, scheduler=scheduler, desc="reading spectra",
-                           progress=progress):
-        for f, result in part:
-            if isinstance(result, str):
-                report.rejected.append((f, result))
-            else:
-                batch.add(result, f, report)
+    with dask_client(workers, scheduler) as client:  # one cluster for both steps
+        spectra_files, report.skipped = sort_candidates(files, given, workers, scheduler, progress, client)
+        tasks = [(part, grid, dict(overrides or {}), file_timeout_s) for part in chunked(spectra_files)]
+        try:
+            for part in iter_chunks(read_chunk, tasks, workers=workers, scheduler=scheduler,
+                                    desc="reading spectra", progress=progress, client=client):
+                for f, result in part:  # in file order, while the later chunks are still being read
+                    if isinstance(result, str):
+                        report.rejected.append((f, result))
+                    else:
+                        batch.add(result, f, report)
+        finally:
+            close_shared_workers()  # the serial run's reader process
     report_path = report_path or default_report_path(out)
     try:
         if batch.rows:

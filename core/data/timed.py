@@ -1,16 +1,21 @@
 """Calls run in a worker process with a time limit and a memory ceiling, so that one file cannot stall or
 exhaust a batch: past the limit the worker is killed (and replaced for the next call) and the caller gets
-``CallTimeout``; a worker that dies gets ``WorkerDied``. Linux and macOS (fork server, resource limits)."""
+``CallTimeout``; a worker that dies gets ``WorkerDied``. Linux and macOS (fork server, resource limits).
+
+``shared_worker()`` keeps one such worker per thread for the life of the process, so that chunk after chunk of
+files (in the serial run or in one Dask worker) reuses a warm process instead of starting one per chunk."""
 from __future__ import annotations
 
 import multiprocessing as mp
 import pickle
+import threading
 from typing import Any, Callable
 
 from core.errors import XLEError
 
 DEFAULT_TIMEOUT_S = 30.0
 MEMORY_HEADROOM_GB = 2.0  # address space a call may add to the worker's own
+MAX_CALLS = 4096  # calls before a worker is replaced by a fresh one: its memory ceiling was set at its start
 
 
 class CallTimeout(XLEError):
@@ -62,11 +67,12 @@ class TimedWorker:
     """``with TimedWorker(30) as w: w.call(fn, *args)``: one worker process, replaced after a timeout."""
 
     def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, headroom_gb: float = MEMORY_HEADROOM_GB,
-                 preload: tuple[str, ...] = ()) -> None:
-        """``preload``: modules the fork server imports once, so that each new worker (one per chunk of files,
-        and after every timeout) starts with them loaded instead of importing them again (astropy and scipy
-        took ~1 s per worker, a second per 256 files)."""
-        self.timeout_s, self.headroom_gb = timeout_s, headroom_gb
+                 preload: tuple[str, ...] = (), max_calls: int = MAX_CALLS) -> None:
+        """``preload``: modules the fork server imports once, so that each new worker (after a timeout, a death
+        or ``max_calls`` calls) starts with them loaded instead of importing them again (astropy and scipy took
+        ~1 s per worker)."""
+        self.timeout_s, self.headroom_gb, self.max_calls = timeout_s, headroom_gb, max_calls
+        self._calls = 0
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         self._ctx = mp.get_context(method)
         if preload and method == "forkserver":
@@ -74,6 +80,7 @@ class TimedWorker:
         self._proc = self._conn = None
 
     def _start(self) -> None:
+        self._calls = 0
         self._conn, child = self._ctx.Pipe()
         self._proc = self._ctx.Process(target=_serve, args=(child, self.headroom_gb), daemon=True)
         self._proc.start()
@@ -95,9 +102,12 @@ class TimedWorker:
         self._proc = self._conn = None
 
     def call(self, fn: Callable[..., Any], *args, **kwargs) -> Any:
+        if self._proc is not None and self._calls >= self.max_calls:
+            self._stop(kill=False)
         if self._proc is None or not self._proc.is_alive():
             self._stop(kill=True)
             self._start()
+        self._calls += 1
         try:
             self._conn.send((fn, args, kwargs))
             if not self._conn.poll(self.timeout_s):
@@ -112,8 +122,34 @@ class TimedWorker:
             raise value
         return value
 
+    def close(self) -> None:
+        self._stop(kill=False)
+
     def __enter__(self) -> "TimedWorker":
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop(kill=exc[0] is not None)
+
+
+_SHARED = threading.local()
+
+
+def shared_worker(timeout_s: float = DEFAULT_TIMEOUT_S, headroom_gb: float = MEMORY_HEADROOM_GB,
+                  preload: tuple[str, ...] = ()) -> TimedWorker:
+    """This thread's long-lived ``TimedWorker`` with this memory headroom and preload, its calls now limited to
+    ``timeout_s`` (started on its first call, replaced after a timeout, a death or ``MAX_CALLS`` calls; a daemon
+    process, so it ends with this one, or at ``close_shared_workers``). One per calling thread: a Dask worker
+    may run several tasks at once."""
+    workers = _SHARED.__dict__.setdefault("workers", {})
+    key = (headroom_gb, tuple(preload))
+    if key not in workers:
+        workers[key] = TimedWorker(timeout_s, headroom_gb, preload)
+    workers[key].timeout_s = timeout_s
+    return workers[key]
+
+
+def close_shared_workers() -> None:
+    """End this thread's shared workers (the next ``shared_worker`` call starts a fresh one)."""
+    for worker in _SHARED.__dict__.pop("workers", {}).values():
+        worker.close()
