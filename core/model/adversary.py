@@ -47,11 +47,23 @@ class ResponseAdversary(nn.Module):
                 else layer(h)
         return h
 
-    def loss(self, z: Tensor, index: Tensor, strength: float) -> Tensor:
+    def loss(self, z: Tensor, index: Tensor, strength: float, learn: bool = True) -> Tensor:
         """The adversary's term of the training loss (zero with one response): the classifier's cross-entropy on
-        the detached latent, plus ``strength`` x the frozen classifier's cross-entropy to uniform (reaches z only)."""
+        the detached latent (unless ``learn`` is False: it learns by ``fit``), plus ``strength`` x the frozen
+        classifier's cross-entropy to uniform (reaches z only)."""
         if self.n_responses < 2:
             return z.new_zeros(())
-        learn = nn.functional.cross_entropy(self(z.detach()), index)
         confuse = -nn.functional.log_softmax(self.frozen(z), dim=1).mean(dim=1).mean()  # CE to uniform
-        return learn + strength * confuse
+        if not learn:
+            return strength * confuse
+        return nn.functional.cross_entropy(self(z.detach()), index) + strength * confuse
+
+    def fit(self, z: Tensor, index: Tensor, opt: torch.optim.Optimizer, steps: int) -> None:
+        """``steps`` updates of the classifier alone, by its own optimiser, on a batch's detached latent."""
+        if self.n_responses < 2:
+            return
+        z = z.detach()
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(self(z), index).backward()
+            opt.step()
