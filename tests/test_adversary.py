@@ -109,8 +109,10 @@ def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_mod
 
 
 def test_runs_saved_before_the_adversary_load_without_it():
-    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith("adversary_")}
+    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith(("adversary_", "mmd_"))}
     assert TrainConfig.from_dict(old).adversary_weight == 0.0 and TrainConfig.from_dict(old).adversary_steps == 0
     second_pass = {**old, "adversary_weight": 1.0}  # saved before the classifier had its own optimiser
-    assert TrainConfig.from_dict(second_pass).adversary_steps == 0
+    assert TrainConfig.from_dict(second_pass).adversary_steps == 0 and TrainConfig.from_dict(old).mmd_weight == 0.0
+    third_pass = TrainConfig()  # issue 8's third pass: the adversary and the latent MMD (weight 0.1), chosen on val
+    assert (third_pass.adversary_weight, third_pass.adversary_steps, third_pass.mmd_weight) == (1.0, 0, 0.1)
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig() and TrainConfig().adversary_weight == 1.0

@@ -31,12 +31,12 @@ class TrainConfig(DictConfig):
     adversary_steps: int = 0  # classifier updates per batch by its own optimiser; 0: by the autoencoder's, once
     adversary_lr: float = 1e-3  # the classifier's own (constant) learning rate, with adversary_steps >= 1
     adversary_hidden: int = 64  # width of the classifier's two hidden layers
-    mmd_weight: float = 0.0  # weight of the latent MMD between responses (core.model.mmd); 0 = off
+    mmd_weight: float = 0.1  # weight of the latent MMD between responses (core.model.mmd); 0 = off
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Runs saved before the response adversary (issue 8) trained without it."""
-        return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, **d})
+        """Runs saved before the response adversary or the MMD (issue 8) trained without them."""
+        return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, "mmd_weight": 0.0, **d})
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
