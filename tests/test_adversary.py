@@ -4,6 +4,7 @@ putting it into the model file."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from core.model import ModelConfig, load_model
@@ -28,7 +29,7 @@ def test_the_classifier_learns_from_the_detached_latent_and_only_the_latent_is_c
     assert float(ResponseAdversary(4, 1).loss(torch.randn(5, 4), torch.zeros(5, dtype=torch.long), 1.0)) == 0.0
 
 
-def _response_share(weight: float) -> float:
+def _response_share(weight: float, steps: int = 0) -> float:
     """A 3-d linear "encoder" of (signal, signal, noise + response) trained to reconstruct the signal, with a spare
     latent dimension where the response can sit unharmed: the size of its weights on the response input relative
     to those on the signal (a linear latent tells the response exactly unless that weight is 0)."""
@@ -40,12 +41,16 @@ def _response_share(weight: float) -> float:
     torch.manual_seed(0)
     encoder, decoder = torch.nn.Linear(3, 3), torch.nn.Linear(3, 2)
     adversary = ResponseAdversary(3, 2, hidden=16)
-    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters(), *adversary.parameters()], lr=1e-2)
+    own = torch.optim.Adam(adversary.parameters(), lr=1e-2) if steps else None  # the classifier's own optimiser
+    opt = torch.optim.Adam([*encoder.parameters(), *decoder.parameters(),
+                            *([] if steps else adversary.parameters())], lr=1e-2)
     for _ in range(400):
         z = encoder(x)
         loss = ((decoder(z) - signal) ** 2).mean()
+        if weight > 0 and steps:
+            adversary.fit(z, response, own, steps)
         if weight > 0:
-            loss = loss + adversary.loss(z, response, weight)
+            loss = loss + adversary.loss(z, response, weight, learn=not steps)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -57,6 +62,21 @@ def test_the_adversary_removes_the_response_from_the_latent():
     without, with_adv = _response_share(0.0), _response_share(1.0)
     assert without > 0.2  # nothing asked the encoder to drop the response, and it kept it
     assert with_adv < 0.1 * without
+    assert _response_share(1.0, steps=3) < 0.1 * without  # the classifier on its own optimiser, 3 steps a batch
+
+
+def test_fit_trains_the_classifier_alone_and_the_confusion_term_then_reaches_only_the_latent():
+    torch.manual_seed(0)
+    adv = ResponseAdversary(4, 3, hidden=8)
+    z = torch.randn(60, 4, requires_grad=True)
+    index = torch.arange(60) % 3
+    z_sep = z.detach() + 3.0 * torch.nn.functional.one_hot(index, 4).float()  # the response is easy to tell
+    before = float(torch.nn.functional.cross_entropy(adv(z_sep), index))
+    adv.fit(z_sep, index, torch.optim.Adam(adv.parameters(), lr=1e-2), 50)
+    assert float(torch.nn.functional.cross_entropy(adv(z_sep), index)) < 0.5 * before and z.grad is None
+    adv.zero_grad(set_to_none=True)
+    adv.loss(z, index, 1.0, learn=False).backward()
+    assert z.grad.abs().sum() > 0 and all(p.grad is None for p in adv.parameters())
 
 
 class Stop(Exception):
@@ -68,9 +88,10 @@ def _stop_after_one(epoch: int, row: dict) -> None:
         raise Stop
 
 
-def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_model_file(tmp_path):
+@pytest.mark.parametrize("steps", [0, 2])
+def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_model_file(tmp_path, steps):
     data = make_tiny_dataset(tmp_path / "tiny", n=96, with_responses=True)
-    tc = TrainConfig(max_epochs=2, batch_size=32, adversary_weight=1.0)
+    tc = TrainConfig(max_epochs=2, batch_size=32, adversary_weight=1.0, adversary_steps=steps)
     straight = train(data, tmp_path / "straight", ModelConfig(**SMALL), tc, progress=False)
     try:
         train(data, tmp_path / "resumed", ModelConfig(**SMALL), tc, progress=False, on_epoch_end=_stop_after_one)
@@ -79,6 +100,7 @@ def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_mod
     resumed = train(data, tmp_path / "resumed", ModelConfig(**SMALL), tc, progress=False)
     a, b = (torch.load(r / "checkpoint.pt", weights_only=True) for r in (straight, resumed))
     assert a["epoch"] == b["epoch"] == 2 and any(k.startswith("net.") for k in a["adversary"])
+    assert ("adversary_optimizer" in a) == (steps > 0)
     for k in a["adversary"]:
         assert torch.equal(a["adversary"][k], b["adversary"][k])
     for k in a["model"]:
@@ -87,6 +109,10 @@ def test_training_with_the_adversary_resumes_exactly_and_keeps_it_out_of_the_mod
 
 
 def test_runs_saved_before_the_adversary_load_without_it():
-    old = {k: v for k, v in TrainConfig().to_dict().items() if k != "adversary_weight"}
-    assert TrainConfig.from_dict(old).adversary_weight == 0.0
+    old = {k: v for k, v in TrainConfig().to_dict().items() if not k.startswith(("adversary_", "mmd_"))}
+    assert TrainConfig.from_dict(old).adversary_weight == 0.0 and TrainConfig.from_dict(old).adversary_steps == 0
+    second_pass = {**old, "adversary_weight": 1.0}  # saved before the classifier had its own optimiser
+    assert TrainConfig.from_dict(second_pass).adversary_steps == 0 and TrainConfig.from_dict(old).mmd_weight == 0.0
+    third_pass = TrainConfig()  # issue 8's third pass: the adversary and the latent MMD (weight 0.1), chosen on val
+    assert (third_pass.adversary_weight, third_pass.adversary_steps, third_pass.mmd_weight) == (1.0, 0, 0.1)
     assert TrainConfig.from_dict(TrainConfig().to_dict()) == TrainConfig() and TrainConfig().adversary_weight == 1.0

@@ -9,6 +9,7 @@ import torch
 from core.model.adversary import ResponseAdversary
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.consistency import consistency_loss
+from core.model.mmd import response_mmd
 from core.model.instrument import Instrument
 from core.run.train_config import TrainConfig
 
@@ -29,9 +30,11 @@ def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
 def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
                index: torch.Tensor, tc: TrainConfig, gen: np.random.Generator | None, instrument: Instrument,
                per_spectrum: bool = False, adversary: ResponseAdversary | None = None,
-               strength: float = 0.0) -> torch.Tensor:
+               strength: float = 0.0, adversary_opt: torch.optim.Optimizer | None = None) -> torch.Tensor:
     """The batch's training loss (per spectrum: the reconstruction loss alone, as validation scores it).
-    ``adversary`` with reversal ``strength``: the response adversary's term is added (training only)."""
+    ``adversary`` with confusion ``strength``: the response adversary's term is added (training only). With
+    ``adversary_opt`` the classifier first takes ``tc.adversary_steps`` steps of its own on the batch's detached
+    latent, and the loss holds the confusion term alone; without, the loss also trains it."""
     if tc.count_split and gen is not None:
         (c_in, b_in), target = thin_counts(counts, background, tc, gen)
     else:
@@ -39,15 +42,20 @@ def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: tor
     if per_spectrum:
         return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
     consistency = tc.consistency_weight > 0 and gen is not None and model.config.folds
-    if not consistency and adversary is None:
+    mmd = tc.mmd_weight > 0 and gen is not None and model.config.folds
+    if not consistency and adversary is None and not mmd:
         return model.loss(c_in, b_in, weights, target, instrument, index)
     z = model.encode(c_in, b_in, weights, instrument, index)
     t_counts, t_bkg = (c_in, b_in) if target is None else target
     loss = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
     if consistency:
         loss = loss + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
+    if mmd:
+        loss = loss + tc.mmd_weight * response_mmd(z, index)
     if adversary is not None:
-        loss = loss + adversary.loss(z, index, strength)
+        if adversary_opt is not None:
+            adversary.fit(z, index, adversary_opt, tc.adversary_steps)
+        loss = loss + adversary.loss(z, index, strength, learn=adversary_opt is None)
     return loss
 
 

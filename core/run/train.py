@@ -143,8 +143,10 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
         model.reference_matrix.copy_(instrument.mean_matrix(train_data[3]))
     adversary = None  # the response adversary (core.model.adversary): trained here, never saved with the model
     if tc.adversary_weight > 0 and mc.folds and instrument.n_responses > 1:
-        adversary = ResponseAdversary(mc.latent_dim, instrument.n_responses).to(device)
-    params = list(model.parameters()) + ([] if adversary is None else list(adversary.parameters()))
+        adversary = ResponseAdversary(mc.latent_dim, instrument.n_responses, tc.adversary_hidden).to(device)
+    own_opt = adversary is not None and tc.adversary_steps > 0  # the classifier's own optimiser, constant lr
+    adv_opt = torch.optim.Adam(adversary.parameters(), lr=tc.adversary_lr) if own_opt else None
+    params = list(model.parameters()) + ([] if adversary is None or own_opt else list(adversary.parameters()))
     opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
     history: list[dict[str, float]] = []
     start_epoch, best_val, best_epoch = 0, math.inf, -1
@@ -152,6 +154,8 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
         model.load_state_dict(ckpt["model"])
         if adversary is not None:
             adversary.load_state_dict(ckpt["adversary"])
+        if adv_opt is not None:
+            adv_opt.load_state_dict(ckpt["adversary_optimizer"])
         opt.load_state_dict(ckpt["optimizer"])
         history = [dict(h) for h in ckpt["history"]]
         start_epoch, best_val, best_epoch = ckpt["epoch"], ckpt["best_val"], ckpt["best_epoch"]
@@ -184,7 +188,7 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 done_frac = (epoch * steps_per_epoch + step) / (tc.max_epochs * steps_per_epoch)
                 strength = tc.adversary_weight * ramp(done_frac)
                 loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen, instrument,
-                                  adversary=adversary, strength=strength)
+                                  adversary=adversary, strength=strength, adversary_opt=adv_opt)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if tc.grad_clip > 0:
@@ -205,6 +209,7 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 "best_val": best_val, "best_epoch": best_epoch, "history": history, "done": done,
                 "model_config": mc.to_dict(), "train_config": tc.to_dict(),
                 **({} if adversary is None else {"adversary": adversary.state_dict()}),
+                **({} if adv_opt is None else {"adversary_optimizer": adv_opt.state_dict()}),
             }))
             bar.set_postfix(train=f"{row['train_loss']:.4f}", val=f"{val:.4f}", best=best_epoch)
             if on_epoch_end is not None:

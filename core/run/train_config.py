@@ -28,11 +28,15 @@ class TrainConfig(DictConfig):
     threads: int = 1  # CPU threads for torch (0: torch's default, one per core); see below
     consistency_weight: float = 0.0  # weight of the consistency loss (core.model.consistency); 0 = off
     adversary_weight: float = 1.0  # strength of the response adversary (core.model.adversary); 0 = off
+    adversary_steps: int = 0  # classifier updates per batch by its own optimiser; 0: by the autoencoder's, once
+    adversary_lr: float = 1e-3  # the classifier's own (constant) learning rate, with adversary_steps >= 1
+    adversary_hidden: int = 64  # width of the classifier's two hidden layers
+    mmd_weight: float = 0.1  # weight of the latent MMD between responses (core.model.mmd); 0 = off
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Runs saved before the response adversary (issue 8) trained without it."""
-        return super().from_dict({"adversary_weight": 0.0, **d})
+        """Runs saved before the response adversary or the MMD (issue 8) trained without them."""
+        return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, "mmd_weight": 0.0, **d})
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -48,6 +52,10 @@ class TrainConfig(DictConfig):
         check_int("threads", self.threads, 0, 1024)
         check_float("consistency_weight", self.consistency_weight, 0.0, 1e3)
         check_float("adversary_weight", self.adversary_weight, 0.0, 1e3)
+        check_int("adversary_steps", self.adversary_steps, 0, 1000)
+        check_float("adversary_lr", self.adversary_lr, 0.0, 10.0, lo_open=True)
+        check_int("adversary_hidden", self.adversary_hidden, 1, 1 << 16)
+        check_float("mmd_weight", self.mmd_weight, 0.0, 1e6)
         check_float("split_min", self.split_min, 0.0, 1.0, lo_open=True)
         check_float("split_max", self.split_max, self.split_min, 1.0)
         if self.count_split and self.split_max >= 1.0:
