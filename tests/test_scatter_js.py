@@ -85,6 +85,24 @@ console.log(JSON.stringify(encodeIndices({idx}, {n})));""", tmp_path)
     assert sc.decode_indices(got, n).tolist() == idx
 
 
+def test_the_selection_python_echoes_back_is_recognised_as_the_one_drawn(tmp_path):
+    """After a box the element has drawn the selection itself; when Python sends the same selection back it must
+    not redraw (sameFlags), and any other selection, or none, must redraw."""
+    n, idx = 50, [3, 7, 11]
+    sel = sc.selection_layer(np.array(idx), n)
+    (tmp_path / "sel").write_bytes(sc.pack([sel], set(), {}))
+    got = node(f"""
+import {{ readFileSync }} from "node:fs";
+import {{ decode, sameFlags, selectionFlags }} from "SRC/payload.js";
+const echoed = selectionFlags(decode(new Uint8Array(readFileSync("{tmp_path}/sel"))).layers.sel, {n});
+const local = new Uint8Array({n}); for (const i of {idx}) local[i] = 1;
+const other = local.slice(); other[4] = 1;
+console.log(JSON.stringify({{ same: sameFlags(echoed, local), other: sameFlags(echoed, other),
+  none: sameFlags(null, null), cleared: sameFlags(null, local), shorter: sameFlags(local, local.slice(1)) }}));""",
+               tmp_path)
+    assert got == {"same": True, "other": False, "none": True, "cleared": False, "shorter": False}
+
+
 def test_pick_takes_the_topmost_visible_point_and_never_a_hidden_one(tmp_path):
     got = node("""
 import { pick, inBox } from "SRC/view.js";

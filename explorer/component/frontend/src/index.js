@@ -1,7 +1,7 @@
 // The latent map as a Streamlit (components v2) element: WebGL points, legend or colour bar, pan and zoom,
 // click (topmost visible point under the cursor), box and lasso selection, the open source ringed, search hits
 // highlighted. Python sends layers as binary arrays (payload.js); the element keeps them between reruns.
-import { decode, selectionFlags } from "./payload.js";
+import { decode, sameFlags, selectionFlags } from "./payload.js";
 import { Renderer } from "./gl.js";
 import { pick, fitView, clipOf } from "./view.js";
 import { drawOverlay } from "./overlay.js";
@@ -14,13 +14,6 @@ const hiddenClasses = new Map(); // legend classes hidden, per map (survives rer
 const views = new Map(); // layout key -> view (zoom and pan survive a recolouring or a page change)
 
 
-
-function sameFlags(a, b) {
-  if (!a || !b) return a === b;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 function el(tag, cls, parent) {
   const e = document.createElement(tag);

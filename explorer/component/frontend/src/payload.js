@@ -83,3 +83,11 @@ export function selectionFlags(layer, n) {
   }
   return flags;
 }
+
+// Whether two selection flag arrays (or nulls: no selection) select the same points.
+export function sameFlags(a, b) {
+  if (!a || !b) return a === b;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
