@@ -2,10 +2,12 @@
 box- or lasso-select to list sources and download them."""
 from __future__ import annotations
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from explorer.component import map_drawn, scatter_map, selected_rows
 from explorer.logic import export
+from explorer.logic.filters import Filters
 from explorer.ui import common, figures, look, sampui, source_view, url
 
 MAP_KEY = "xle_map"
@@ -39,6 +41,15 @@ def select_listed(ids: list[str]) -> None:
 def clear_selection() -> None:
     st.session_state[common.SELECTED] = []
     st.rerun([MAP_VIEW, SELECTION_VIEW])
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def error_histogram(run_dir: str, mtime: float, filters: Filters, dark: bool) -> go.Figure:
+    """The shown sources' reconstruction errors, once per run and filter set (a recolouring reruns the map)."""
+    err = common.get_run(run_dir, mtime).sources["recon_error"].to_numpy(dtype=float)
+    return figures.histogram_figure(err[common.get_mask(run_dir, mtime, filters)],
+                                    "Reconstruction error of the shown sources", "deviance per bin", log_x=True,
+                                    dark=dark)
 
 
 @st.fragment(key=MAP_VIEW)
@@ -91,10 +102,8 @@ def map_and_source() -> None:
                                         hide=("id",))
             elif map_drawn(MAP_KEY):  # not before: the first draw of the map comes first
                 # a chart here also loads Plotly's JavaScript, which the first click waited 1.8-2.4 s for
-                err = sources["recon_error"].to_numpy(dtype=float)[mask]
-                st.plotly_chart(figures.histogram_figure(err, "Reconstruction error of the shown sources",
-                                                         "deviance per bin", log_x=True, dark=look.dark_theme()),
-                                key="map_err_hist", theme=None, config={"displaylogo": False})
+                st.plotly_chart(error_histogram(*common.run_key(run), f, look.dark_theme()), key="map_err_hist",
+                                theme=None, config={"displaylogo": False})
                 st.caption("About 1 is a fit at the noise level; the right tail is listed, count-aware, on the "
                            "Outliers page.")
         else:
@@ -104,7 +113,7 @@ def map_and_source() -> None:
 
 @st.fragment(key=SELECTION_VIEW)
 def selection_table() -> None:
-    """The sources listed by a box or lasso: reruns alone (with the map's counts) when the selection changes."""
+    """The sources listed by a box or lasso: reruns alone when the selection changes (the map draws it itself)."""
     selected = st.session_state.get(common.SELECTED, [])
     st.divider()
     st.subheader(f"Selection ({len(selected):,} sources)")

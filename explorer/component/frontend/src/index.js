@@ -79,7 +79,8 @@ class MapView {
     this.hidden = hiddenClasses.get(header.map) || new Set();
     hiddenClasses.set(header.map, this.hidden);
     const { pos, colour, mask, sel, names } = layers;
-    if (names && names !== this.namesLayer) { this.namesLayer = names; this.nameList = null; }
+    // no names layer (before the first draw, or a run over NAMES_MAX): drop any previous run's names
+    if ((names || null) !== this.namesLayer) { this.namesLayer = names || null; this.nameList = null; }
     // "none" (too many points: the hover shows the row), "pending" (asked for after the first draw), "ready"
     this.root.dataset.names = header.names === "none" ? "none" : this.namesLayer ? "ready" : "pending";
     let vis = false;
