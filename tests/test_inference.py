@@ -78,6 +78,21 @@ def test_attention_weights_match_softmax_even_for_rows_far_below_their_block():
     assert torch.allclose(got.sum(dim=-1), torch.ones(6, 15))
 
 
+def test_attention_weights_unshifted_path_and_its_underflow_fallback():
+    """Scores all below the shift threshold skip the shift; a row whose scores all sit below ~-87 underflows
+    exp() there and must still come out right (the fallback), the other rows untouched by it."""
+    g = torch.Generator().manual_seed(1)
+    q, k = torch.randn(5, 15, 16, generator=g), torch.randn(5, 15, 16, generator=g).abs() + 0.5
+    q[1, 7] = -q[1, 7].abs() - 20.0  # every score of this row below -87: exp() gives 0 for all of them
+    scores = q @ k.transpose(1, 2)
+    assert scores.max() < 80 and (scores[1, 7] < -88).all()
+    got = _attention_weights(q, k)
+    assert torch.isfinite(got).all()
+    assert torch.allclose(got, torch.softmax(scores, dim=-1), atol=1e-6)
+    calm = torch.randn(5, 15, 16, generator=g) * 0.3
+    assert torch.allclose(_attention_weights(calm, k), torch.softmax(calm @ k.transpose(1, 2), dim=-1), atol=1e-6)
+
+
 def test_bf16_is_close_but_float32_stays_the_default():
     model = _model()
     counts, background, weights = _spectra(40, seed=4)

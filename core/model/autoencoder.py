@@ -108,18 +108,22 @@ class SpectrumAutoencoder(nn.Module):
                 area: Tensor | None) -> tuple[Tensor, Tensor]:
         """Token features (N, T, n_features * k) and count-level features (N, 2)."""
         c = self.config
-        w = torch.ones_like(counts) if weights is None else weights  # (N, B)
-        counts = counts * w
-        background = background * w
+        if weights is None:  # every bin used (weight 1): the same numbers without multiplying by ones
+            used = float(counts.shape[1])
+        else:
+            counts = counts * weights
+            background = background * weights
+            used = weights.sum(dim=1, keepdim=True).clamp(min=1.0)
         total = counts.sum(dim=1, keepdim=True)  # (N, 1)
-        per_bin = total.clamp(min=1.0) / w.sum(dim=1, keepdim=True).clamp(min=1.0)  # (N, 1) mean counts per bin
+        per_bin = total.clamp(min=1.0) / used  # (N, 1) mean counts per bin
         if c.input_transform == "sqrt":
             x, xb = torch.sqrt(counts / per_bin), torch.sqrt(background / per_bin)
         else:
             x, xb = torch.log1p(counts / per_bin), torch.log1p(background / per_bin)
-        parts = [x, xb, w]
+        parts = [x, xb, x.new_ones(()).expand_as(x) if weights is None else weights]
         if self.n_features == 4:
-            parts.append((self.reference_area()[None] if area is None else area).expand_as(x) * w)
+            a = (self.reference_area()[None] if area is None else area).expand_as(x)
+            parts.append(a if weights is None else a * weights)
         feats = torch.stack(parts, dim=2)  # (N, B, n_features)
         if self.pad:
             feats = nn.functional.pad(feats, (0, 0, 0, self.pad))  # (N, T*k, n_features)

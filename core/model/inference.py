@@ -33,22 +33,33 @@ from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument
 
 
+# exp() of float32 stays finite below ~88.7; 15 such terms summed, below 3.4e38
+_NO_SHIFT_BELOW = 80.0
+
+
 def _attention_weights(q: Tensor, k: Tensor) -> Tensor:
     """softmax(q @ k^T) over the last axis, for q, k (batch, t, hd) (the scale is already in q).
 
-    The shift that keeps exp() from overflowing is the largest score of each (t, t) block rather than of each
-    row: one reduction over t * t numbers instead of t reductions over t, which at t = 15 took most of the
-    softmax's time. Any shift per row gives the same softmax, to float rounding, unless a row's scores all sit
-    so far (~70) below its block's largest that their exponentials leave float32's normal range; those blocks
-    (never seen on the demo) are computed again with torch's row-wise softmax."""
+    Any shift of a row's scores gives the same softmax; the usual shift by the row's largest score only keeps
+    exp() from overflowing. At t = 15 the row-wise reductions took most of the softmax's time, so here the
+    shift is skipped altogether when no score of the chunk reaches ``_NO_SHIFT_BELOW`` (one reduction over the
+    chunk; exp() cannot overflow then), else each (t, t) block is shifted by its own largest score. Rows whose
+    exponentials all leave float32's normal range (scores below ~-87 without the shift, or ~70 below the
+    block's largest with it; never seen on the demo) are computed again with torch's row-wise softmax."""
     scores = torch.bmm(q, k.transpose(1, 2))  # (batch, t, t)
     b = len(scores)
-    scores -= scores.view(b, -1).amax(dim=1).view(b, 1, 1)
+    if not b:
+        return scores
+    low, high = (float(v) for v in torch.aminmax(scores))
+    shifted = high >= _NO_SHIFT_BELOW
+    if shifted:
+        scores -= scores.view(b, -1).amax(dim=1).view(b, 1, 1)
     scores.exp_()
     sums = scores.sum(dim=-1, keepdim=True)
-    scores.div_(sums)
-    bad = (sums < 1e-30).view(b, -1).any(dim=1)
-    if bool(bad.any()):
+    scores.mul_(sums.reciprocal())
+    # a row can only underflow if some score sits below -_NO_SHIFT_BELOW (unshifted) or the block was shifted
+    if (shifted or low <= -_NO_SHIFT_BELOW) and float(sums.min()) < 1e-30:
+        bad = (sums < 1e-30).view(b, -1).any(dim=1)
         scores[bad] = torch.softmax(torch.bmm(q[bad], k[bad].transpose(1, 2)), dim=-1)
     return scores
 
@@ -65,11 +76,14 @@ class _Layer:
         w_qkv[:d] *= hd ** -0.5
         b_qkv[:d] *= hd ** -0.5
         # (3 * heads, d, hd): one matrix per (q/k/v, head), so that one batched multiply writes each head's
-        # queries, keys and values contiguously, ready for attention (no separate permute and bias passes)
+        # queries, keys and values contiguously, ready for attention (no separate permute pass)
         self.w_qkv = w_qkv.view(3 * n_heads, hd, d).transpose(1, 2).contiguous()
-        self.b_qkv = b_qkv.view(3 * n_heads, 1, hd)
+        # Only the queries need their bias added. The key bias adds q . b_k to every score of a query's row,
+        # which the softmax cancels; the value bias comes out of the attention unchanged (each row of weights
+        # sums to 1), so it joins the output projection's bias as b_v @ W_out.
+        self.b_q = b_qkv[:d].view(n_heads, 1, hd).clone()
         self.w_out = attn.out_proj.weight.detach().t().contiguous()
-        self.b_out = attn.out_proj.bias.detach().clone()
+        self.b_out = attn.out_proj.bias.detach() + b_qkv[2 * d:] @ self.w_out
         self.w_ff1 = layer.linear1.weight.detach().t().contiguous()
         self.b_ff1 = layer.linear1.bias.detach().clone()
         self.w_ff2 = layer.linear2.weight.detach().t().contiguous()
@@ -94,7 +108,10 @@ class EncoderInference:
         self.n_heads = model.config.n_heads
         self.layers = [_Layer(lay, self.n_heads) for lay in layers]
         with torch.no_grad():
-            self.energy = model.energy_in(model.token_energy)[None]  # (1, T, d): the same for every spectrum
+            # token embedding: tokens @ w_token + (its bias + the token energies' embedding, the same for every
+            # spectrum), one product and one add (nn.Linear's broadcast of its bias was a slow extra pass)
+            self.w_token = model.token_in.weight.detach().t().contiguous()
+            self.b_token = model.token_in.bias + model.energy_in(model.token_energy)  # (T, d)
             # the response seen when none is given, computed once rather than per chunk
             self.reference_area = model.reference_area()[None] if model.n_features == 4 else None
 
@@ -109,7 +126,9 @@ class EncoderInference:
 
         def one(i: int) -> Tensor:
             sl = slice(i, i + self.chunk)
-            with torch.no_grad(), torch.autocast(counts.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            # inference_mode: no autograd bookkeeping per operator (the latents leave it through torch.cat)
+            with torch.inference_mode(), torch.autocast(counts.device.type, dtype=torch.bfloat16,
+                                                        enabled=self.bf16):
                 return self._encode(counts[sl], background[sl], None if weights is None else weights[sl],
                                     self.reference_area if area is None else area[sl]).float()
 
@@ -130,11 +149,14 @@ class EncoderInference:
         m = self.model
         tokens, level = m._inputs(counts, background, weights, area)
         pool = (m.pool_token + m.level_in(level))[:, None, :]  # (n, 1, d)
-        x = torch.cat([pool, m.token_in(tokens) + self.energy], dim=1)  # (n, t, d)
+        n, t_in, k = tokens.shape
+        embedded = torch.mm(tokens.reshape(n * t_in, k), self.w_token).view(n, t_in, -1)
+        if embedded.dtype != self.b_token.dtype:  # autocast gave bfloat16: keep the residual stream in float32
+            embedded, pool = embedded.float(), pool.float()
+        embedded += self.b_token
+        x = torch.cat([pool, embedded], dim=1)  # (n, t, d)
         n, t, d = x.shape
-        x = x.reshape(n * t, d)
-        if x.dtype != self.energy.dtype:  # autocast gave bfloat16: keep the residual stream in float32
-            x = x.float()
+        x = x.view(n * t, d)
         for layer in self.layers:
             x = self._layer(layer, x, n, t)
         return m.to_latent(m.norm(x.view(n, t, d)[:, 0]))
@@ -145,13 +167,17 @@ class EncoderInference:
         hd = d // h
         y = F.layer_norm(x, (d,), *w.norm1[:2], eps=w.norm1[2])
         # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
-        qkv = torch.baddbmm(w.b_qkv, y.expand(3 * h, n * t, d), w.w_qkv).view(3, h * n, t, hd)
+        qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv)
+        qkv[:h] += w.b_q
+        qkv = qkv.view(3, h * n, t, hd)
         attended = torch.bmm(_attention_weights(qkv[0], qkv[1]), qkv[2])  # (heads * n, t, hd)
         attended = attended.view(h, n * t, hd).transpose(0, 1).reshape(n * t, d)  # heads side by side
         x += w.b_out
         x = self._add_product(x, attended, w.w_out)
         y = F.layer_norm(x, (d,), *w.norm2[:2], eps=w.norm2[2])
-        ff = torch.ops.aten.gelu_(torch.addmm(w.b_ff1, y, w.w_ff1))
+        ff = torch.mm(y, w.w_ff1)
+        ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
+        ff = torch.ops.aten.gelu_(ff)
         x += w.b_ff2
         return self._add_product(x, ff, w.w_ff2)
 
