@@ -9,12 +9,14 @@ freshly allocated memory. Here, per transformer layer:
 
 - the query weights carry the attention's 1/sqrt(head_dim) (one multiply fewer);
 - queries, keys and values are projected by one batched multiply over (q/k/v, head) that writes each head's
-  values contiguously, bias included (no permute or bias pass);
+  values contiguously (no permute pass); only the queries get a bias (the key bias cancels in the softmax, the
+  value bias joins the output projection's);
 - attention is two batched matrix multiplies over (spectra x heads) with the softmax written out in place,
-  shifted by each head's largest score (``_attention_weights``);
+  unshifted unless a score could overflow exp() (``_attention_weights``);
 - the output projection and the second feed-forward matrix add into the residual stream in place (``addmm_``,
-  no copy of the stream); GELU runs in place on the feed-forward buffer;
-- spectra go through in chunks (128 by default), so that a layer's buffers stay in a core's cache.
+  no copy of the stream); biases and GELU run in place on the feed-forward buffer;
+- spectra go through in chunks (512 by default), each thread writing into its own buffers, kept from chunk to
+  chunk (``_Workspace``); chunks run side by side on ``threads`` threads of a pool kept by the object.
 
 Dropout is off (inference). The result matches ``encode`` in eval mode to float32 rounding (tests/test_inference.py).
 The weights are copied when the object is built, so build it after training: it does not follow later updates.
@@ -23,6 +25,7 @@ from float32 by about 1e-2 relative; float32 stays the default everywhere).
 """
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -37,7 +40,7 @@ from core.model.instrument import Instrument
 _NO_SHIFT_BELOW = 80.0
 
 
-def _attention_weights(q: Tensor, k: Tensor) -> Tensor:
+def _attention_weights(q: Tensor, k: Tensor, out: Tensor | None = None) -> Tensor:
     """softmax(q @ k^T) over the last axis, for q, k (batch, t, hd) (the scale is already in q).
 
     Any shift of a row's scores gives the same softmax; the usual shift by the row's largest score only keeps
@@ -45,8 +48,9 @@ def _attention_weights(q: Tensor, k: Tensor) -> Tensor:
     shift is skipped altogether when no score of the chunk reaches ``_NO_SHIFT_BELOW`` (one reduction over the
     chunk; exp() cannot overflow then), else each (t, t) block is shifted by its own largest score. Rows whose
     exponentials all leave float32's normal range (scores below ~-87 without the shift, or ~70 below the
-    block's largest with it; never seen on the demo) are computed again with torch's row-wise softmax."""
-    scores = torch.bmm(q, k.transpose(1, 2))  # (batch, t, t)
+    block's largest with it; never seen on the demo) are computed again with torch's row-wise softmax.
+    ``out``: where to write the scores (and so the result)."""
+    scores = torch.bmm(q, k.transpose(1, 2), out=out)  # (batch, t, t)
     b = len(scores)
     if not b:
         return scores
@@ -92,11 +96,36 @@ class _Layer:
         self.norm2 = (layer.norm2.weight.detach().clone(), layer.norm2.bias.detach().clone(), layer.norm2.eps)
 
 
+class _Workspace:
+    """One thread's buffers for chunks of ``n`` spectra, written by every chunk that thread encodes (float32).
+
+    Without them each operator's output of 0.5-8 MB was a fresh allocation that glibc's malloc took from the system
+    and gave back, page faults and all: measured on one thread, chunks of 256 or more ran either at ~16,500 or at
+    ~9,500 spectra/s depending on the allocator's state, and two threads scaled ~1.8x (likely because the page
+    faults and unmaps of one process take turns on its memory map). With them: ~16,500-17,000 spectra/s at any
+    chunk size on one thread, ~2.0x that on two (benchmarks/throughput.py; docs/parallel.md)."""
+
+    def __init__(self, n: int, t: int, d: int, h: int, d_ff: int, device: torch.device) -> None:
+        def empty(*shape: int) -> Tensor:
+            return torch.empty(*shape, device=device)
+
+        nt = n * t
+        self.x, self.y, self.mean, self.rstd = empty(nt, d), empty(nt, d), empty(nt, 1), empty(nt, 1)
+        self.qkv, self.scores = empty(3 * h, nt, d // h), empty(h * n, t, t)
+        self.attended, self.heads, self.ff = empty(h * n, t, d // h), empty(nt, d), empty(nt, d_ff)
+
+    def norm(self, x: Tensor, params: tuple[Tensor, Tensor, float]) -> Tensor:
+        """layer_norm(x) written into ``y`` (``F.layer_norm`` has no ``out=``)."""
+        torch.ops.aten.native_layer_norm.out(x, [x.shape[1]], params[0], params[1], params[2],
+                                             out0=self.y, out1=self.mean, out2=self.rstd)
+        return self.y
+
+
 class EncoderInference:
     """``EncoderInference(model)(counts, background, weights, instrument, index)`` -> latents (N, D), as
     ``model.encode`` in eval mode returns them."""
 
-    def __init__(self, model: SpectrumAutoencoder, chunk: int = 128, bf16: bool = False, threads: int = 1) -> None:
+    def __init__(self, model: SpectrumAutoencoder, chunk: int = 512, bf16: bool = False, threads: int = 1) -> None:
         layers = model.transformer.layers
         if any(not (lay.norm_first and lay.activation_relu_or_gelu == 2) for lay in layers):
             raise ValueError("EncoderInference needs pre-norm GELU transformer layers (the model's own)")
@@ -105,6 +134,8 @@ class EncoderInference:
         if threads < 1:
             raise ValueError(f"threads={threads}: must be at least 1")
         self.model, self.chunk, self.bf16, self.threads = model, chunk, bf16, threads
+        self._local = threading.local()  # each thread's _Workspace per chunk size
+        self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
         self.layers = [_Layer(lay, self.n_heads) for lay in layers]
         with torch.no_grad():
@@ -134,16 +165,28 @@ class EncoderInference:
 
         starts = range(0, len(counts), self.chunk)
         if self.threads > 1 and len(starts) > 1:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="encoder")
             before = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                with ThreadPoolExecutor(self.threads) as pool:
-                    out = list(pool.map(one, starts))
+                out = list(self._pool.map(one, starts))
             finally:
                 torch.set_num_threads(before)
         else:
             out = [one(i) for i in starts]
         return torch.cat(out) if out else torch.empty(0, m.config.latent_dim, device=counts.device)
+
+    def _workspace(self, n: int, device: torch.device) -> _Workspace | None:
+        """This thread's buffers for chunks of n spectra; None under bf16 (autocast picks the dtypes there)."""
+        if self.bf16:
+            return None
+        spaces = self._local.__dict__.setdefault("spaces", {})
+        if (n, device) not in spaces:
+            c = self.model.config
+            spaces[(n, device)] = _Workspace(n, c.n_tokens + 1, c.d_model, self.n_heads,
+                                             self.layers[0].w_ff1.shape[1], device)
+        return spaces[(n, device)]
 
     def _encode(self, counts: Tensor, background: Tensor, weights: Tensor | None, area: Tensor | None) -> Tensor:
         m = self.model
@@ -154,28 +197,38 @@ class EncoderInference:
         if embedded.dtype != self.b_token.dtype:  # autocast gave bfloat16: keep the residual stream in float32
             embedded, pool = embedded.float(), pool.float()
         embedded += self.b_token
-        x = torch.cat([pool, embedded], dim=1)  # (n, t, d)
+        ws = self._workspace(n, counts.device)
+        x = torch.cat([pool, embedded], dim=1, out=None if ws is None else ws.x.view(n, t_in + 1, -1))  # (n, t, d)
         n, t, d = x.shape
         x = x.view(n * t, d)
         for layer in self.layers:
-            x = self._layer(layer, x, n, t)
+            x = self._layer(layer, x, n, t, ws)
         return m.to_latent(m.norm(x.view(n, t, d)[:, 0]))
 
-    def _layer(self, w: _Layer, x: Tensor, n: int, t: int) -> Tensor:
+    def _layer(self, w: _Layer, x: Tensor, n: int, t: int, ws: _Workspace | None) -> Tensor:
         d = x.shape[1]
         h = self.n_heads
         hd = d // h
-        y = F.layer_norm(x, (d,), *w.norm1[:2], eps=w.norm1[2])
+
+        def norm(params: tuple[Tensor, Tensor, float]) -> Tensor:
+            return F.layer_norm(x, (d,), params[0], params[1], eps=params[2]) if ws is None else ws.norm(x, params)
+
+        y = norm(w.norm1)
         # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
-        qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv)
+        qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv, out=None if ws is None else ws.qkv)
         qkv[:h] += w.b_q
         qkv = qkv.view(3, h * n, t, hd)
-        attended = torch.bmm(_attention_weights(qkv[0], qkv[1]), qkv[2])  # (heads * n, t, hd)
-        attended = attended.view(h, n * t, hd).transpose(0, 1).reshape(n * t, d)  # heads side by side
+        weights = _attention_weights(qkv[0], qkv[1], out=None if ws is None else ws.scores)
+        attended = torch.bmm(weights, qkv[2], out=None if ws is None else ws.attended)  # (heads * n, t, hd)
+        by_token = attended.view(h, n * t, hd).transpose(0, 1)  # heads side by side: (n * t, h, hd)
+        if ws is None:
+            attended = by_token.reshape(n * t, d)
+        else:
+            attended = ws.heads.view(n * t, h, hd).copy_(by_token).view(n * t, d)
         x += w.b_out
         x = self._add_product(x, attended, w.w_out)
-        y = F.layer_norm(x, (d,), *w.norm2[:2], eps=w.norm2[2])
-        ff = torch.mm(y, w.w_ff1)
+        y = norm(w.norm2)
+        ff = torch.mm(y, w.w_ff1, out=None if ws is None else ws.ff)
         ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
         ff = torch.ops.aten.gelu_(ff)
         x += w.b_ff2
