@@ -116,3 +116,18 @@ def test_threads_give_the_same_latents_in_the_same_order():
     assert torch.get_num_threads() == before
     with pytest.raises(ValueError, match="threads=0"):
         EncoderInference(model, threads=0)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_buffers_kept_between_calls_carry_nothing_over(threads):
+    """Each thread's buffers are written by every chunk it encodes and kept between calls: a second call (with a
+    short last chunk, then a call of other spectra) must give what a fresh object gives."""
+    model = _model()
+    inst, index = _instrument(model, 90)
+    first, second = _spectra(90, seed=5), _spectra(90, seed=6)
+    enc = EncoderInference(model, chunk=32, threads=threads)
+    enc(first[0], first[1], first[2], inst, index)
+    again = enc(second[0][:70], second[1][:70], second[2][:70], inst, index[:70])
+    fresh = EncoderInference(model, chunk=32)(second[0][:70], second[1][:70], second[2][:70], inst, index[:70])
+    assert torch.equal(again, fresh)
+    assert not torch.is_inference(again)  # the latents can go on into autograd (latent refinement)
