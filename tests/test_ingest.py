@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -210,6 +212,25 @@ def test_damaged_files_are_rejected_each_with_its_reason(copy_real, tmp_path):
     assert len(load_dataset(out).catalog) == 1
     rows = read_report(tmp_path / "ds_ingest_report.csv")
     assert {Path(r["file"]).name: r["reason"] for r in rows if r["status"] == "rejected"} == reasons
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_named_on_the_command_line_is_rejected_not_waited_on(copy_real, tmp_path):
+    """Opening a FIFO for reading blocks until something writes to it: the sort step used to wait forever. The
+    ingest must finish (checked from another thread, so that a regression fails instead of hanging the suite)
+    and reject the FIFO with its reason."""
+    folder = copy_real("spectra/9774.pi", "spectra/9774.arf", "spectra/9774.rmf", "spectra/9774_bg.pi")
+    fifo = tmp_path / "pipe.pi"
+    os.mkfifo(fifo)
+    result: dict = {}
+    job = threading.Thread(target=lambda: result.update(report=ingest([folder / "9774.pi", fifo], tmp_path / "ds",
+                                                                     progress=False)), daemon=True)
+    job.start()
+    job.join(timeout=120)
+    assert not job.is_alive(), "ingest waited on the FIFO"
+    report = result["report"]
+    assert [p.name for p in report.loaded] == ["9774.pi"]
+    assert [(p.name, "not a regular file" in r) for p, r in report.rejected] == [("pipe.pi", True)]
 
 
 def test_existing_dataset_needs_overwrite(real_data, run_core, tmp_path):

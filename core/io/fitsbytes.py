@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import os
+import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -35,7 +37,10 @@ class HduSpan:
 def read_decompressed(path: Path, max_mb: float = MAX_FILE_MB) -> bytes:
     """The file's bytes, gunzipped / bunzipped / unzipped (one member) once, refusing more than ``max_mb``."""
     limit = int(max_mb * 2**20)
-    with open(path, "rb") as fh:
+    # opened without blocking, then checked: opening a FIFO for reading would otherwise wait for a writer forever
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise SpectrumError(path, "not a regular file (a folder, FIFO, device or socket): nothing to read")
         magic = fh.read(4)
         fh.seek(0)
         if magic[:2] == b"\x1f\x8b":

@@ -22,9 +22,9 @@ def open_fits(path: Path, max_mb: float = MAX_FILE_MB) -> Iterator[fits.HDUList]
     """Open ``path`` read-only (gzip, bzip2 or a one-file zip); turn every failure into a SpectrumError."""
     path = Path(path)
     try:
-        if not path.is_file():
+        if not path.exists():
             raise SpectrumError(path, "file not found")
-        if path.stat().st_size == 0:
+        if path.is_file() and path.stat().st_size == 0:
             raise SpectrumError(path, "file is empty")
         data = read_decompressed(path, max_mb)
     except OSError as exc:
