@@ -4,9 +4,9 @@ to the machine's plain matrix-multiply speed (both measured in the same run).
     .venv/bin/python benchmarks/throughput.py [--data datasets/demo] [--seconds 5] [--json out.json]
 
 Throughput is spectra per second (training: forward + backward + AdamW step at the default batch size;
-encoding: forward of the encoder only, batches of 2048, no gradients). The encoder is measured at 1 and 2 torch
-threads (``--encode-threads``), by the model's torch layers (``model.encode``) and by the inference path that
-``encode`` uses (``core.model.inference.EncoderInference``), each beside a 1024 x 1024 float32 matrix multiply
+encoding: forward of the encoder only, in encode's batches of 8192, no gradients). The encoder is measured at
+1 and 2 torch threads (``--encode-threads``), by the model's torch layers (``model.encode``) and by the inference
+path that ``encode`` uses (``core.model.inference.EncoderInference``), each beside a 1024 x 1024 float32 matrix multiply
 timed at the same thread count in the same run. The encoder's FLOPs per spectrum are counted by
 torch.utils.flop_counter (matrix products and attention; element-wise work is not counted, so the achieved
 GFLOP/s is a lower bound on what the hardware does). The load average is printed because the CPU may be shared:
@@ -36,6 +36,7 @@ from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
 from core.model.inference import EncoderInference  # noqa: E402
 from core.model.instrument import Instrument  # noqa: E402
 from core.model.likelihood import ml_source_counts  # noqa: E402
+from core.run.encode import ENCODE_BATCH  # noqa: E402
 from core.run.train import TrainConfig  # noqa: E402
 
 
@@ -156,7 +157,7 @@ def _addmm_inplace_flop(self_shape, a_shape, b_shape, *args, out_shape=None, **k
 
 
 def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.Tensor, inst: Instrument,
-                  index: torch.Tensor, threads: int, seconds: float, batch: int = 2048) -> dict:
+                  index: torch.Tensor, threads: int, seconds: float, batch: int = ENCODE_BATCH) -> dict:
     """Encoder throughput on ``threads`` threads, by the model's torch layers (``model.encode``, torch's fused
     inference "fastpath" on, each operator on ``threads`` torch threads) and by the inference path (its chunks on
     ``threads`` threads of one torch thread each, as ``EncoderInference(threads=...)`` runs them), beside the

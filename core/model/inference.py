@@ -110,15 +110,9 @@ class _Workspace:
             return torch.empty(*shape, device=device)
 
         nt = n * t
-        self.x, self.y, self.mean, self.rstd = empty(nt, d), empty(nt, d), empty(nt, 1), empty(nt, 1)
-        self.qkv, self.scores = empty(3 * h, nt, d // h), empty(h * n, t, t)
+        self.x, self.qkv, self.scores = empty(nt, d), empty(3 * h, nt, d // h), empty(h * n, t, t)
         self.attended, self.heads, self.ff = empty(h * n, t, d // h), empty(nt, d), empty(nt, d_ff)
-
-    def norm(self, x: Tensor, params: tuple[Tensor, Tensor, float]) -> Tensor:
-        """layer_norm(x) written into ``y`` (``F.layer_norm`` has no ``out=``)."""
-        torch.ops.aten.native_layer_norm.out(x, [x.shape[1]], params[0], params[1], params[2],
-                                             out0=self.y, out1=self.mean, out2=self.rstd)
-        return self.y
+        # (no buffer for the layer norms: their out= variant computes into a new tensor and copies it over)
 
 
 class EncoderInference:
@@ -210,10 +204,7 @@ class EncoderInference:
         h = self.n_heads
         hd = d // h
 
-        def norm(params: tuple[Tensor, Tensor, float]) -> Tensor:
-            return F.layer_norm(x, (d,), params[0], params[1], eps=params[2]) if ws is None else ws.norm(x, params)
-
-        y = norm(w.norm1)
+        y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
         # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
         qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv, out=None if ws is None else ws.qkv)
         qkv[:h] += w.b_q
@@ -227,7 +218,7 @@ class EncoderInference:
             attended = ws.heads.view(n * t, h, hd).copy_(by_token).view(n * t, d)
         x += w.b_out
         x = self._add_product(x, attended, w.w_out)
-        y = norm(w.norm2)
+        y = F.layer_norm(x, (d,), w.norm2[0], w.norm2[1], eps=w.norm2[2])
         ff = torch.mm(y, w.w_ff1, out=None if ws is None else ws.ff)
         ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
         ff = torch.ops.aten.gelu_(ff)
