@@ -6,6 +6,8 @@ exhaust a batch: past the limit the worker is killed (and replaced for the next 
 files (in the serial run or in one Dask worker) reuses a warm process instead of starting one per chunk."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing as mp
 import pickle
 import threading
@@ -38,8 +40,30 @@ def _limit_memory(headroom_gb: float) -> None:
         pass
 
 
+# glibc mallopt parameters (malloc.h) and the values a reading process uses
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_MALLOC_SETTINGS = ((_M_MMAP_THRESHOLD, 32 << 20), (_M_TRIM_THRESHOLD, 128 << 20), (_M_TOP_PAD, 16 << 20))
+
+
+def _keep_freed_memory() -> bool:
+    """Let glibc's malloc keep the memory this process frees (up to 128 MB) instead of handing each large block
+    back to the system and faulting it in again for the next file. Reading a spectrum allocates and frees
+    buffers of ~0.1-10 MB; as separate mappings each cost page faults, and two reading processes faulting at
+    once slowed each other. Measured on a 10,000-file ingest with two workers, three runs alternating with the
+    untuned readers (other jobs running at low priority): 38.0-38.6 s against 40.6-41.8 s, 68-70 against 74-75
+    busy CPU-s; the serial run unchanged (63.3-63.9 s). Only the reading processes do this (they are replaced
+    every ``MAX_CALLS`` files, and their address space is capped anyway). False where malloc is not glibc's."""
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    return mallopt is not None and all(mallopt(param, value) == 1 for param, value in _MALLOC_SETTINGS)
+
+
 def _serve(conn, headroom_gb: float) -> None:
     _limit_memory(headroom_gb)
+    _keep_freed_memory()
     while True:
         try:
             job = conn.recv()
