@@ -64,8 +64,10 @@ def test_fitted_source_counts_match_the_models_ml_normalisation(prior):
     n = len(shapes)
     ref = ml_source_counts(shapes, torch.as_tensor(counts).expand(n, -1), torch.as_tensor(bkg).expand(n, -1),
                            torch.ones(n, 112, dtype=torch.float64))[:, 0]
-    assert torch.allclose(ev.u[:, 3].exp(), ref, rtol=1e-6)
-    assert float(ev.score.abs().max()) < 1e-6
+    p, s_ref = shapes.numpy(), ref.numpy()[:, None]
+    sd = (counts * (p / (s_ref * p + bkg)) ** 2).sum(1) ** -0.5  # of S, from the curvature at the optimum
+    assert np.all(np.abs(ev.u[:, 3].exp().numpy() - ref.numpy()) < 1e-3 * sd)  # Newton stops at a score of 1e-3
+    assert float(ev.score.abs().max()) < 1e-3
 
 
 def log_like_numeric(counts: np.ndarray, bkg: np.ndarray, shape: np.ndarray, s: np.ndarray) -> np.ndarray:

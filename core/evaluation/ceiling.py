@@ -28,7 +28,8 @@ import torch
 from torch import Tensor
 
 GH_NODES = 7  # odd: the middle node is the maximum-likelihood S
-NEWTON_STEPS = 8
+NEWTON_STEPS = 40  # at most, after screening; they stop at NEWTON_TOLERANCE (a few steps for nearly every draw)
+NEWTON_TOLERANCE = 1e-3  # score: dlogL/dS times the sd of S
 SCREEN_STEPS = 4  # Newton steps for every draw before screening
 SCREEN_MARGIN = 30.0  # log-likelihood units: draws this far below the best are left out (weight < 1e-13 each)
 MIN_SOURCE_COUNTS = 1e-3  # S floor (the likelihood may peak at S = 0 when the background explains the counts)
@@ -77,17 +78,25 @@ def _log_like(s: Tensor, c: Tensor, b: Tensor, p: Tensor, p_zero: Tensor) -> Ten
     return out
 
 
-def _newton(s: Tensor, c: Tensor, b: Tensor, p: Tensor, p_sum: Tensor, n_steps: int) -> Tensor:
-    """n_steps Newton steps towards the maximum-likelihood S (J,) of every shape p (J, nz) against counts c (nz,) > 0
-    and background b (nz,); p_sum (J,): each shape's sum over all the bins given (counts or not).
+def _newton(s: Tensor, c: Tensor, b: Tensor, p: Tensor, p_sum: Tensor, n_steps: int,
+            tol: float | None = None) -> Tensor:
+    """Up to n_steps Newton steps towards the maximum-likelihood S (J,) of every shape p (J, nz) against counts
+    c (nz,) > 0 and background b (nz,); p_sum (J,): each shape's sum over all the bins given (counts or not). With
+    ``tol``, stops once every draw's score (dlogL/dS times the sd of S) is below it or its S sits at the floor.
 
     g(S) = sum c p / (S p + b) - p_sum is convex and decreasing, so a step from the right of the root lands left of
     it (clipped to S / 8 above 0) and from the left converges without overshoot."""
     for _ in range(n_steps):
         g, h = _slope(s, c, b, p, p_sum)
+        if tol is not None and bool((_score(g, h).abs().lt(tol) | ((s <= MIN_SOURCE_COUNTS) & (g < 0))).all()):
+            break
         step = s - g / torch.where(h < 0, h, torch.full_like(h, -1e-30))
         s = torch.clamp(torch.where(step > 0, step, s / 8), min=MIN_SOURCE_COUNTS)
     return s
+
+
+def _score(g: Tensor, h: Tensor) -> Tensor:
+    return torch.where(h < 0, g / (-h).clamp(min=1e-30).sqrt(), torch.zeros_like(g))
 
 
 def _slope(s: Tensor, c: Tensor, b: Tensor, p: Tensor, p_sum: Tensor) -> tuple[Tensor, Tensor]:
@@ -131,7 +140,7 @@ def evidence(counts: Tensor, background: Tensor, shapes: Tensor, n_nodes: int = 
         for g_mask in groups if groups is not None else [torch.ones_like(keep)]:
             keep |= g_mask & (high >= low[g_mask].max() - margin)
         index, s, p, p_sum, p_zero = index[keep], s[keep], p[keep], p_sum[keep], p_zero[keep]
-        s = _newton(s, cn, bn, p, p_sum, n_steps - SCREEN_STEPS)
+        s = _newton(s, cn, bn, p, p_sum, n_steps, NEWTON_TOLERANCE)
         g, h = _slope(s, cn, bn, p, p_sum)
     width = torch.where(h < 0, 1.0 / (s * (-h).clamp(min=1e-30).sqrt()), torch.full_like(s, MAX_WIDTH_U))
     width = width.clamp(max=MAX_WIDTH_U)
@@ -141,8 +150,7 @@ def evidence(counts: Tensor, background: Tensor, shapes: Tensor, n_nodes: int = 
         log_like = -u.exp() * p_sum[:, None]
     else:
         log_like = _log_like(u.exp(), cn, bn, p, p_zero)
-    score = torch.where(h < 0, g / (-h).clamp(min=1e-30).sqrt(), torch.zeros_like(g))
-    return Evidence(len(shapes), index, u, log_like, log_w, score)
+    return Evidence(len(shapes), index, u, log_like, log_w, _score(g, h))
 
 
 @dataclass
