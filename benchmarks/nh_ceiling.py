@@ -19,7 +19,9 @@ them (``train``) and with the re-draws (``all``). ``noiseless``: the same estima
     .venv/bin/python benchmarks/nh_ceiling.py [--data datasets/demo] [--split test] [--extra-seeds 3] [--quick]
         [--out ceiling.json]
 
-One core (torch and BLAS on one thread); the default run took ~10 minutes here (docs/autoencoder.md).
+One core (torch and BLAS on one thread): the default run took 349 s of CPU (21 min wall on the shared 2-core
+machine at load 2-9); figures in docs/autoencoder.md, "The N_H ceiling (issue 8)". Needs a demo built with the
+per-source background level (catalog column ``expected_background_counts``).
 """
 from __future__ import annotations
 
@@ -145,7 +147,8 @@ def main() -> None:
         sys.exit(f"the prior's folding does not reproduce truth.npy (max relative error {fold_error:.2e})")
     targets = regression_targets(draws)
     s_prior = SourceCountsPrior().fit(draws["significance"].to_numpy(float))
-    print(f"{len(rows)} {args.split} spectra; prior: {len(draws)} draws ({', '.join(f'{k} {v.sum()}' for k, v in masks.items())}); "
+    sizes = ", ".join(f"{k} {v.sum()}" for k, v in masks.items())
+    print(f"{len(rows)} {args.split} spectra; prior: {len(draws)} draws ({sizes}); "
           f"S-prior bandwidth {s_prior.bandwidth_:.3f} in ln S/N; prior built in {t_prior:.0f} s", flush=True)
 
     counts = np.asarray(ds.spectra[rows], dtype=np.float32)

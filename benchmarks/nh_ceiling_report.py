@@ -43,7 +43,8 @@ def _bins(y: np.ndarray, pred: np.ndarray, key: np.ndarray, edges, boot: int) ->
             continue
         r2, a, b = r2_interval(y[sel], pred[sel], boot)
         out.append({"range": [lo, hi], "n": int(sel.sum()), "r2": r2, "ci95": [a, b],
-                    "rmse": float(np.sqrt(((y[sel] - pred[sel]) ** 2).mean())), "bias": float((pred[sel] - y[sel]).mean()),
+                    "rmse": float(np.sqrt(((y[sel] - pred[sel]) ** 2).mean())),
+                    "bias": float((pred[sel] - y[sel]).mean()),
                     "sse_share": float(((y[sel] - pred[sel]) ** 2).sum() / sse), "std_truth": float(y[sel].std())})
     return out
 
@@ -94,9 +95,9 @@ def report(res: dict) -> None:
     for key, label in (("log_nh_by_counts", "counts"), ("log_nh_by_nh", "log10 N_H/1e22")):
         print(f"log N_H by {label} ({h['estimator']}, prior {h['prior']}; noiseless beside):")
         for b, bc in zip(res[key], res[key.replace("log_nh_", "log_nh_noiseless_")]):
-            print(f"  {b['range'][0]:>7g} - {b['range'][1]:<7g} n {b['n']:5d}  R² {_interval(b)}  RMSE {b['rmse']:.3f}  "
-                  f"bias {b['bias']:+.3f}  share of squared error {b['sse_share']:.2f}  truth std {b['std_truth']:.3f}  "
-                  f"noiseless: R² {bc['r2']:.3f} RMSE {bc['rmse']:.3f}")
+            print(f"  {b['range'][0]:>7g} - {b['range'][1]:<7g} n {b['n']:5d}  R² {_interval(b)}  "
+                  f"RMSE {b['rmse']:.3f}  bias {b['bias']:+.3f}  share of squared error {b['sse_share']:.2f}  "
+                  f"truth std {b['std_truth']:.3f}  noiseless: R² {bc['r2']:.3f} RMSE {bc['rmse']:.3f}")
     cal = res["calibration"]
     print(f"calibration: MSE {cal['mse']:.4f}, mean posterior variance {cal['mean_posterior_variance']:.4f} "
           f"(R² expected from the posterior {cal['r2_expected_from_posterior']:.3f})")
