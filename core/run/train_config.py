@@ -34,11 +34,11 @@ class TrainConfig(DictConfig):
     mmd_weight: float = 0.1  # weight of the latent MMD between responses (core.model.mmd); 0 = off
     response_aug: float = 0.0  # strength of the response augmentation (core.run.augment); 0 = off
     response_aug_prob: float = 0.5  # share of training spectra whose response is perturbed, with response_aug > 0
-    count_weight: float = 0.0  # spectra weigh as (counts)^count_weight in the batch's loss; 0: each the same
+    count_weight: float = 0.5  # spectra weigh as counts^count_weight in the batch's loss (0: each the same; issue 8)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Runs saved before the response adversary or the MMD (issue 8) trained without them."""
+        """Runs saved before the response adversary, the MMD or the count weighting (issue 8) trained without them."""
         return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, "mmd_weight": 0.0,
                                    "response_aug": 0.0, "count_weight": 0.0, **d})
 
