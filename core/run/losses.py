@@ -11,6 +11,7 @@ from core.model.autoencoder import SpectrumAutoencoder
 from core.model.consistency import consistency_loss
 from core.model.mmd import response_mmd
 from core.model.instrument import Instrument
+from core.run.augment import perturb_batch
 from core.run.train_config import TrainConfig
 
 
@@ -27,6 +28,14 @@ def thin_counts(counts: torch.Tensor, background: torch.Tensor, tc: TrainConfig,
     return (part, background * f), (counts - part, background * (1 - f))
 
 
+def count_weighted(per: torch.Tensor, counts: torch.Tensor, weights: torch.Tensor, power: float) -> torch.Tensor:
+    """The batch's loss with spectrum i weighted by n_i^power, n_i its (whole, unthinned) counts in good bins:
+    the per-spectrum loss is a deviance / (2 n), so power 1 weighs every count the same (a bright spectrum's
+    excess deviance per bin is ~2 n KL / B, so a KL that passes for a faint spectrum fails a bright one)."""
+    n = (counts * weights).sum(dim=1).clamp(min=1.0) ** power  # (N,)
+    return (per * n).sum() / n.sum()
+
+
 def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: torch.Tensor, weights: torch.Tensor,
                index: torch.Tensor, tc: TrainConfig, gen: np.random.Generator | None, instrument: Instrument,
                per_spectrum: bool = False, adversary: ResponseAdversary | None = None,
@@ -35,6 +44,10 @@ def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: tor
     ``adversary`` with confusion ``strength``: the response adversary's term is added (training only). With
     ``adversary_opt`` the classifier first takes ``tc.adversary_steps`` steps of its own on the batch's detached
     latent, and the loss holds the confusion term alone; without, the loss also trains it."""
+    if tc.response_aug > 0 and gen is not None and not per_spectrum and model.config.folds:
+        centres = 0.5 * (model.energy_edges[1:] + model.energy_edges[:-1]).cpu().numpy()
+        counts, background, instrument = perturb_batch(counts, background, index, instrument, centres,
+                                                       tc.response_aug, tc.response_aug_prob, gen)
     if tc.count_split and gen is not None:
         (c_in, b_in), target = thin_counts(counts, background, tc, gen)
     else:
@@ -43,11 +56,11 @@ def batch_loss(model: SpectrumAutoencoder, counts: torch.Tensor, background: tor
         return model.spectrum_loss(c_in, b_in, weights, target, instrument, index)
     consistency = tc.consistency_weight > 0 and gen is not None and model.config.folds
     mmd = tc.mmd_weight > 0 and gen is not None and model.config.folds
-    if not consistency and adversary is None and not mmd:
-        return model.loss(c_in, b_in, weights, target, instrument, index)
     z = model.encode(c_in, b_in, weights, instrument, index)
     t_counts, t_bkg = (c_in, b_in) if target is None else target
-    loss = model.reduce_loss(model.latent_loss(z, t_counts, t_bkg, weights, instrument, index), t_counts, weights)
+    per = model.latent_loss(z, t_counts, t_bkg, weights, instrument, index)  # (N,)
+    loss = count_weighted(per, counts, weights, tc.count_weight) if tc.count_weight > 0 else \
+        model.reduce_loss(per, t_counts, weights)
     if consistency:
         loss = loss + tc.consistency_weight * consistency_loss(model, z, c_in, b_in, weights, instrument, index, gen)
     if mmd:

@@ -32,11 +32,15 @@ class TrainConfig(DictConfig):
     adversary_lr: float = 1e-3  # the classifier's own (constant) learning rate, with adversary_steps >= 1
     adversary_hidden: int = 64  # width of the classifier's two hidden layers
     mmd_weight: float = 0.1  # weight of the latent MMD between responses (core.model.mmd); 0 = off
+    response_aug: float = 0.0  # strength of the response augmentation (core.run.augment); 0 = off
+    response_aug_prob: float = 0.5  # share of training spectra whose response is perturbed, with response_aug > 0
+    count_weight: float = 0.5  # spectra weigh as counts^count_weight in the batch's loss (0: each the same; issue 8)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
-        """Runs saved before the response adversary or the MMD (issue 8) trained without them."""
-        return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, "mmd_weight": 0.0, **d})
+        """Runs saved before the response adversary, the MMD or the count weighting (issue 8) trained without them."""
+        return super().from_dict({"adversary_weight": 0.0, "adversary_steps": 0, "mmd_weight": 0.0,
+                                   "response_aug": 0.0, "count_weight": 0.0, **d})
 
     def __post_init__(self) -> None:
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -56,6 +60,12 @@ class TrainConfig(DictConfig):
         check_float("adversary_lr", self.adversary_lr, 0.0, 10.0, lo_open=True)
         check_int("adversary_hidden", self.adversary_hidden, 1, 1 << 16)
         check_float("mmd_weight", self.mmd_weight, 0.0, 1e6)
+        check_float("response_aug", self.response_aug, 0.0, 10.0)
+        check_float("response_aug_prob", self.response_aug_prob, 0.0, 1.0)
+        check_float("count_weight", self.count_weight, 0.0, 1.0)
+        if self.response_aug > 0 and self.consistency_weight > 0:
+            raise ConfigError("response_aug and consistency_weight cannot be combined: the consistency loss folds "
+                              "through other rows' responses, the perturbation belongs to each row")
         check_float("split_min", self.split_min, 0.0, 1.0, lo_open=True)
         check_float("split_max", self.split_max, self.split_min, 1.0)
         if self.count_split and self.split_max >= 1.0:
