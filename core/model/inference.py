@@ -103,7 +103,7 @@ class _Workspace:
     and gave back, page faults and all: measured on one thread, chunks of 256 or more ran either at ~16,500 or at
     ~9,500 spectra/s depending on the allocator's state, and two threads scaled ~1.8x (likely because the page
     faults and unmaps of one process take turns on its memory map). With them: ~16,500-17,000 spectra/s at any
-    chunk size on one thread, ~2.0x that on two (benchmarks/throughput.py; docs/parallel.md)."""
+    chunk size on one thread, ~1.9x that on two in encode's batches (benchmarks/throughput.py; docs/parallel.md)."""
 
     def __init__(self, n: int, t: int, d: int, h: int, d_ff: int, device: torch.device) -> None:
         def empty(*shape: int) -> Tensor:
@@ -203,7 +203,6 @@ class EncoderInference:
         d = x.shape[1]
         h = self.n_heads
         hd = d // h
-
         y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
         # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
         qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv, out=None if ws is None else ws.qkv)
