@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.metrics import r2_score
 from torch import Tensor
 
 GH_NODES = 7  # odd: the middle node is the maximum-likelihood S
@@ -181,10 +182,6 @@ def posterior(log_evidence: Tensor | np.ndarray, targets: dict[str, np.ndarray])
     return Posterior(mean, var, defined, float(1.0 / (w ** 2).sum()))
 
 
-def r2_score(y: np.ndarray, pred: np.ndarray) -> float:
-    return float(1.0 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
-
-
 def r2_interval(y: np.ndarray, pred: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """R² and its 95% bootstrap interval (percentile; spectra resampled with replacement)."""
     rng = np.random.default_rng(seed)
@@ -192,4 +189,4 @@ def r2_interval(y: np.ndarray, pred: np.ndarray, n_boot: int = 2000, seed: int =
     yb, pb = y[idx], pred[idx]
     boot = 1.0 - ((yb - pb) ** 2).sum(1) / ((yb - yb.mean(1, keepdims=True)) ** 2).sum(1)
     lo, hi = np.percentile(boot, [2.5, 97.5])
-    return r2_score(y, pred), float(lo), float(hi)
+    return float(r2_score(y, pred)), float(lo), float(hi)

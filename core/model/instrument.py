@@ -32,11 +32,20 @@ def nominal_matrix(photon_edges: np.ndarray, channel_edges: np.ndarray) -> np.nd
     return overlap_weights(ch[:-1], ch[1:], np.asarray(photon_edges, float)).T.astype(np.float32)
 
 
-def area_feature(matrix: Tensor, photon_edges: Tensor, channel_edges: Tensor) -> Tensor:
-    """(..., E, B) responses -> (..., B) centred log effective area per channel-grid bin."""
-    eff = (matrix * torch.diff(photon_edges)[:, None]).sum(dim=-2) / torch.diff(channel_edges)
+def effective_area(matrix: Tensor, photon_edges: Tensor, channel_edges: Tensor) -> Tensor:
+    """(..., E, B) responses -> (..., B) folded effective area per channel-grid bin (cm2)."""
+    return (matrix * torch.diff(photon_edges)[:, None]).sum(dim=-2) / torch.diff(channel_edges)
+
+
+def centred_log_area(eff: Tensor) -> Tensor:
+    """(..., B) effective areas -> the encoder's feature: log(area + AREA_FLOOR), centred over the bins."""
     log_a = torch.log(eff + AREA_FLOOR)
     return log_a - log_a.mean(dim=-1, keepdim=True)
+
+
+def area_feature(matrix: Tensor, photon_edges: Tensor, channel_edges: Tensor) -> Tensor:
+    """(..., E, B) responses -> (..., B) centred log effective area per channel-grid bin."""
+    return centred_log_area(effective_area(matrix, photon_edges, channel_edges))
 
 
 class Instrument(nn.Module):

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from core.model.instrument import AREA_FLOOR, Instrument
+from core.model.instrument import Instrument, centred_log_area, effective_area
 
 E_CONTAMINATION = 0.55  # keV, where the contamination depth tau is quoted
 E_PIVOT = 2.0  # keV, the tilt's pivot
@@ -57,9 +57,7 @@ class PerturbedInstrument(nn.Module):
         super().__init__()
         self.base = base
         self.gain = gain  # (N, B), > 0
-        m = base.matrix
-        eff = (m * torch.diff(base.photon_edges)[:, None]).sum(dim=-2) / torch.diff(base.channel_edges)  # (R, B)
-        self.eff = eff
+        self.eff = effective_area(base.matrix, base.photon_edges, base.channel_edges)  # (R, B)
 
     @property
     def n_responses(self) -> int:
@@ -72,8 +70,7 @@ class PerturbedInstrument(nn.Module):
     def area(self, index: Tensor) -> Tensor:
         """(N, B) centred log effective area of each row's perturbed response (``instrument.area_feature``)."""
         self._check(index)
-        log_a = torch.log(self.eff[index] * self.gain + AREA_FLOOR)
-        return log_a - log_a.mean(dim=-1, keepdim=True)
+        return centred_log_area(self.eff[index] * self.gain)
 
     def fold(self, photons: Tensor, index: Tensor) -> Tensor:
         self._check(index)
