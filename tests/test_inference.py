@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from core.model import ModelConfig, SpectrumAutoencoder
-from core.model.inference import EncoderInference, _attention_weights
+from core.model.inference import EncoderInference, _attend
 from core.model.instrument import Instrument
 
 
@@ -63,34 +63,45 @@ def test_no_spectra_and_wrong_chunk():
         EncoderInference(model, chunk=0)
 
 
-def test_attention_weights_match_softmax_even_for_rows_far_below_their_block():
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(what _attend gives, torch's softmax attention) for q, k, v (heads, n, t, hd); q and k passed to _attend
+    as strided views of one wide buffer, the layout the encoder gives it."""
+    h, n, t, hd = q.shape
+    wide = torch.cat([q.permute(0, 3, 1, 2).reshape(h * hd, n * t), k.permute(0, 3, 1, 2).reshape(h * hd, n * t)])
+    nt = n * t
+    qv = wide.as_strided((h, n, t, hd), (hd * nt, t, 1, nt))
+    kv = wide.as_strided((h, n, hd, t), (hd * nt, t, nt, 1), storage_offset=h * hd * nt)
+    assert torch.equal(qv, q) and torch.equal(kv, k.transpose(2, 3))
+    attended, scale = _attend(qv, kv, v.reshape(h * n, t, hd))
+    want = torch.softmax(q @ k.transpose(2, 3), dim=-1) @ v
+    return (attended * scale).view(h, n, t, hd), want
+
+
+def test_attention_matches_softmax_for_scores_that_overflow_exp():
     g = torch.Generator().manual_seed(0)
-    q, k = torch.randn(6, 15, 16, generator=g), torch.randn(6, 15, 16, generator=g)
-    q[2, 4] *= -200.0  # one row's scores all far below the block's largest: the block-wide shift underflows it
-    q[3] *= 30.0
-    scores = q @ k.transpose(1, 2)
-    shifted = (scores - scores.amax(dim=(1, 2), keepdim=True)).exp().sum(dim=-1)
-    assert (shifted < 1e-30).any()  # the case the fallback is there for
-    want = torch.softmax(scores, dim=-1)
-    got = _attention_weights(q, k)
+    q, k, v = (torch.randn(2, 3, 15, 16, generator=g) for _ in range(3))
+    q[1, 0] *= 30.0  # scores far above 69: exp() overflows (or the row sum passes 1e30) without a shift
+    q[0, 2, 4] *= -200.0  # and one row far below everything
+    assert (q @ k.transpose(2, 3)).max() > 100
+    got, want = _attention(q, k, v)
     assert torch.isfinite(got).all()
-    assert torch.allclose(got, want, atol=1e-6)
-    assert torch.allclose(got.sum(dim=-1), torch.ones(6, 15))
+    assert torch.allclose(got, want, atol=1e-5)
 
 
-def test_attention_weights_unshifted_path_and_its_underflow_fallback():
-    """Scores all below the shift threshold skip the shift; a row whose scores all sit below ~-87 underflows
-    exp() there and must still come out right (the fallback), the other rows untouched by it."""
+def test_attention_unshifted_path_and_its_underflow_fallback():
+    """Calm scores skip every fallback; a row whose scores all sit below ~-87 underflows exp() and must still
+    come out right (the fallback), the other rows untouched by it."""
     g = torch.Generator().manual_seed(1)
-    q, k = torch.randn(5, 15, 16, generator=g), torch.randn(5, 15, 16, generator=g).abs() + 0.5
-    q[1, 7] = -q[1, 7].abs() - 20.0  # every score of this row below -87: exp() gives 0 for all of them
-    scores = q @ k.transpose(1, 2)
-    assert scores.max() < 80 and (scores[1, 7] < -88).all()
-    got = _attention_weights(q, k)
+    q, v = torch.randn(2, 4, 15, 16, generator=g), torch.randn(2, 4, 15, 16, generator=g)
+    k = torch.randn(2, 4, 15, 16, generator=g).abs() + 0.5
+    q[1, 2, 7] = -q[1, 2, 7].abs() - 20.0  # every score of this row below -87: exp() gives 0 for all of them
+    scores = q @ k.transpose(2, 3)
+    assert scores.max() < 69 and (scores[1, 2, 7] < -88).all()
+    got, want = _attention(q, k, v)
     assert torch.isfinite(got).all()
-    assert torch.allclose(got, torch.softmax(scores, dim=-1), atol=1e-6)
-    calm = torch.randn(5, 15, 16, generator=g) * 0.3
-    assert torch.allclose(_attention_weights(calm, k), torch.softmax(calm @ k.transpose(1, 2), dim=-1), atol=1e-6)
+    assert torch.allclose(got, want, atol=1e-5)
+    got, want = _attention(0.3 * torch.randn(2, 4, 15, 16, generator=g), k, v)
+    assert torch.allclose(got, want, atol=1e-5)
 
 
 def test_bf16_is_close_but_float32_stays_the_default():

@@ -107,3 +107,16 @@ def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
     assert torch.equal(again.energy_edges, model.energy_edges)
     for a, b in zip(model(counts, bkg, w), again(counts, bkg, w)):
         assert torch.equal(a, b)
+
+
+def test_input_square_root_equals_torch_sqrt_bitwise_zeros_included():
+    """The encoder's inputs take the square root through ``_sqrt`` (it skips sqrt of exact zeros, slow here):
+    the values must be torch.sqrt's exactly, zeros and tiny values included."""
+    from core.model.autoencoder import _sqrt
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.poisson(torch.rand(64, 112, generator=g) * 2, generator=g) / 1.7  # about half zeros
+    x[0, :4] = torch.tensor([0.0, 1e-30, torch.finfo(torch.float32).tiny, 7.5])
+    assert (x == 0).float().mean() > 0.3
+    assert torch.equal(_sqrt(x), torch.sqrt(x))
+    assert torch.equal(_sqrt(x[:, ::2]), torch.sqrt(x[:, ::2]))  # a strided view too

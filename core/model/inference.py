@@ -36,36 +36,33 @@ from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument
 
 
-# exp() of float32 stays finite below ~88.7; 15 such terms summed, below 3.4e38
-_NO_SHIFT_BELOW = 80.0
-
-
-def _attention_weights(q: Tensor, k: Tensor, out: Tensor | None = None) -> Tensor:
-    """softmax(q @ k^T) over the last axis, for q, k (batch, t, hd) (the scale is already in q).
+def _attend(q: Tensor, k: Tensor, v: Tensor, scores: Tensor | None = None,
+            attended: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """softmax(q @ k) @ v for q (heads, n, t, hd), k (heads, n, hd, t) (both of any strides; the scale is
+    already in q) and v (heads * n, t, hd), returned as (A, r) with A (heads * n, t, hd) and r (heads * n, t, 1)
+    such that the result is A * r: the caller applies r where it copies the heads side by side, one pass instead
+    of normalising the (t, t) weights and then copying.
 
     Any shift of a row's scores gives the same softmax; the usual shift by the row's largest score only keeps
-    exp() from overflowing. At t = 15 the row-wise reductions took most of the softmax's time, so here the
-    shift is skipped altogether when no score of the chunk reaches ``_NO_SHIFT_BELOW`` (one reduction over the
-    chunk; exp() cannot overflow then), else each (t, t) block is shifted by its own largest score. Rows whose
-    exponentials all leave float32's normal range (scores below ~-87 without the shift, or ~70 below the
-    block's largest with it; never seen on the demo) are computed again with torch's row-wise softmax.
-    ``out``: where to write the scores (and so the result)."""
-    scores = torch.bmm(q, k.transpose(1, 2), out=out)  # (batch, t, t)
-    b = len(scores)
-    if not b:
-        return scores
-    low, high = (float(v) for v in torch.aminmax(scores))
-    shifted = high >= _NO_SHIFT_BELOW
-    if shifted:
-        scores -= scores.view(b, -1).amax(dim=1).view(b, 1, 1)
-    scores.exp_()
-    sums = scores.sum(dim=-1, keepdim=True)
-    scores.mul_(sums.reciprocal())
-    # a row can only underflow if some score sits below -_NO_SHIFT_BELOW (unshifted) or the block was shifted
-    if (shifted or low <= -_NO_SHIFT_BELOW) and float(sums.min()) < 1e-30:
-        bad = (sums < 1e-30).view(b, -1).any(dim=1)
-        scores[bad] = torch.softmax(torch.bmm(q[bad], k[bad].transpose(1, 2)), dim=-1)
-    return scores
+    exp() in range. At t = 15 the row-wise reductions took most of the softmax's time, so the scores are not
+    shifted: exp() runs on them as they are, the row sums come from one matrix-vector product, and only rows whose
+    sum leaves [1e-30, 1e30] (a score above ~69 or every score below ~-69; never seen on the demo) have their
+    block computed again with torch's row-wise softmax (then r = 1 there). The bound 1e30 also keeps the
+    unnormalised A finite for any |v| below ~1e8. ``scores``, ``attended``: where to write them."""
+    h, n, t = q.shape[0], q.shape[1], q.shape[2]
+    s = torch.empty(h, n, t, t, dtype=v.dtype, device=v.device) if scores is None else scores.view(h, n, t, t)
+    for j in range(h):  # one product per head: q and k are strided views, which a batch over heads cannot be
+        torch.bmm(q[j], k[j], out=s[j])
+    s = s.view(h * n, t, t)
+    s.exp_()
+    sums = torch.mv(s.view(h * n * t, t), torch.ones(t, dtype=s.dtype, device=s.device)).view(h * n, t, 1)
+    if n:
+        low, high = (float(x) for x in torch.aminmax(sums))
+        if not (low >= 1e-30 and high <= 1e30):  # also true for NaN
+            bad = ~((sums >= 1e-30) & (sums <= 1e30)).view(h, n, t).all(dim=2)  # (heads, n) blocks
+            s.view(h, n, t, t)[bad] = torch.softmax(torch.matmul(q[bad], k[bad]), dim=-1)
+            sums.view(h, n, t)[bad] = 1.0
+    return torch.bmm(s, v, out=attended), sums.reciprocal_()
 
 
 class _Layer:
@@ -79,13 +76,17 @@ class _Layer:
         b_qkv = attn.in_proj_bias.detach().clone()
         w_qkv[:d] *= hd ** -0.5
         b_qkv[:d] *= hd ** -0.5
-        # (3 * heads, d, hd): one matrix per (q/k/v, head), so that one batched multiply writes each head's
-        # queries, keys and values contiguously, ready for attention (no separate permute pass)
-        self.w_qkv = w_qkv.view(3 * n_heads, hd, d).transpose(1, 2).contiguous()
+        # Queries and keys: one (2d, d) @ (d, n * t) product, each row of the result one component of one head's
+        # queries or keys for every token (a single wide product ran at ~95% of the matrix-multiply speed where a
+        # batch of 12 narrow (n * t, hd) products reached ~67%); attention reads each head's rows as strided views.
+        self.w_qk = w_qkv[:2 * d].contiguous()
+        # Values: (heads, d, hd), one batched product writing each head's values contiguously (attention's second
+        # product wants them so: read strided from the wide layout it ran at half speed).
+        self.w_v = w_qkv[2 * d:].view(n_heads, hd, d).transpose(1, 2).contiguous()
         # Only the queries need their bias added. The key bias adds q . b_k to every score of a query's row,
         # which the softmax cancels; the value bias comes out of the attention unchanged (each row of weights
         # sums to 1), so it joins the output projection's bias as b_v @ W_out.
-        self.b_q = b_qkv[:d].view(n_heads, 1, hd).clone()
+        self.b_q = b_qkv[:d].view(d, 1).clone()
         self.w_out = attn.out_proj.weight.detach().t().contiguous()
         self.b_out = attn.out_proj.bias.detach() + b_qkv[2 * d:] @ self.w_out
         self.w_ff1 = layer.linear1.weight.detach().t().contiguous()
@@ -110,7 +111,8 @@ class _Workspace:
             return torch.empty(*shape, device=device)
 
         nt = n * t
-        self.x, self.qkv, self.scores = empty(nt, d), empty(3 * h, nt, d // h), empty(h * n, t, t)
+        self.x, self.qk, self.v = empty(nt, d), empty(2 * d, nt), empty(h, nt, d // h)
+        self.scores = empty(h * n, t, t)
         self.attended, self.heads, self.ff = empty(h * n, t, d // h), empty(nt, d), empty(nt, d_ff)
         # (no buffer for the layer norms: their out= variant computes into a new tensor and copies it over)
 
@@ -204,17 +206,20 @@ class EncoderInference:
         h = self.n_heads
         hd = d // h
         y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
-        # (3 * heads, n * t, hd) = (q/k/v, head, spectrum, token, hd); y is broadcast, not copied
-        qkv = torch.bmm(y.expand(3 * h, n * t, d), w.w_qkv, out=None if ws is None else ws.qkv)
-        qkv[:h] += w.b_q
-        qkv = qkv.view(3, h * n, t, hd)
-        weights = _attention_weights(qkv[0], qkv[1], out=None if ws is None else ws.scores)
-        attended = torch.bmm(weights, qkv[2], out=None if ws is None else ws.attended)  # (heads * n, t, hd)
-        by_token = attended.view(h, n * t, hd).transpose(0, 1)  # heads side by side: (n * t, h, hd)
-        if ws is None:
-            attended = by_token.reshape(n * t, d)
-        else:
-            attended = ws.heads.view(n * t, h, hd).copy_(by_token).view(n * t, d)
+        # (2d, n * t): rows (q/k, head, hd), columns (spectrum, token); then each head's queries as (n, t, hd) and
+        # keys as (n, hd, t) views of it
+        qk = torch.mm(w.w_qk, y.t(), out=None if ws is None else ws.qk)
+        qk[:d] += w.b_q
+        nt = n * t
+        q = qk.as_strided((h, n, t, hd), (hd * nt, t, 1, nt), storage_offset=qk.storage_offset())
+        k = qk.as_strided((h, n, hd, t), (hd * nt, t, nt, 1), storage_offset=qk.storage_offset() + d * nt)
+        v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
+        attended, scale = _attend(q, k, v.view(h * n, t, hd), None if ws is None else ws.scores,
+                                  None if ws is None else ws.attended)  # (heads * n, t, hd), (heads * n, t, 1)
+        # heads side by side, (n * t, h, hd), each row times its softmax normalisation on the way
+        by_token = attended.view(h, n * t, hd).transpose(0, 1)
+        attended = torch.mul(by_token, scale.view(h, n * t, 1).transpose(0, 1),
+                             out=None if ws is None else ws.heads.view(n * t, h, hd)).reshape(n * t, d)
         x += w.b_out
         x = self._add_product(x, attended, w.w_out)
         y = F.layer_norm(x, (d,), w.norm2[0], w.norm2[1], eps=w.norm2[2])
