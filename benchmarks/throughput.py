@@ -145,9 +145,9 @@ def main() -> None:
     print("threads  matmul GFLOP/s | torch layers (model.encode)  | inference path (EncoderInference)")
     for e in enc:
         print(f"{e['threads']:>7}  {e['matmul_gflop_per_s']:>13.1f} | {e['layers_spectra_per_s']:>7.0f} spectra/s "
-              f"{e['layers_gflop_per_s']:>5.1f} GFLOP/s {e['layers_share_of_matmul']:>4.0%} | "
+              f"{e['layers_gflop_per_s']:>5.1f} GFLOP/s {e['layers_share_of_matmul']:>5.1%} | "
               f"{e['inference_spectra_per_s']:>7.0f} spectra/s {e['inference_gflop_per_s']:>5.1f} GFLOP/s "
-              f"{e['inference_share_of_matmul']:>4.0%}")
+              f"{e['inference_share_of_matmul']:>5.1%}")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
