@@ -25,6 +25,7 @@ from float32 by about 1e-2 relative; float32 stays the default everywhere).
 """
 from __future__ import annotations
 
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -111,9 +112,18 @@ class _Workspace:
             return torch.empty(*shape, device=device)
 
         nt = n * t
-        self.x, self.qk, self.v = empty(nt, d), empty(2 * d, nt), empty(h, nt, d // h)
-        self.scores = empty(h * n, t, t)
-        self.attended, self.heads, self.ff = empty(h * n, t, d // h), empty(nt, d), empty(nt, d_ff)
+        self.x = empty(nt, d)
+        # the attention's buffers one after the other in one block; the feed-forward buffer reuses the same block
+        # (they are dead by then), so that a chunk touches less memory
+        sizes = {"qk": (2 * d, nt), "v": (h, nt, d // h), "scores": (h * n, t, t), "attended": (h * n, t, d // h),
+                 "heads": (nt, d)}
+        numel = {k: math.prod(v) for k, v in sizes.items()}
+        block = empty(max(sum(numel.values()), nt * d_ff))
+        at = 0
+        for name, shape in sizes.items():
+            setattr(self, name, block[at:at + numel[name]].view(shape))
+            at += numel[name]
+        self.ff = block[:nt * d_ff].view(nt, d_ff)
         # (no buffer for the layer norms: their out= variant computes into a new tensor and copies it over)
 
 
