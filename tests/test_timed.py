@@ -93,3 +93,47 @@ def test_reading_processes_keep_the_memory_they_free():
     with TimedWorker(30) as worker:
         kept = worker.call(_brk_heap_after_freeing, 64)
     assert kept >= 60 << 20
+
+
+_ORPHAN_SCRIPT = """
+import sys, threading, time
+from core.data.timed import TimedWorker
+worker = TimedWorker(timeout_s=300)
+worker.call(sum, [1])  # started
+print(worker._proc.pid, flush=True)
+threading.Thread(target=worker.call, args=(time.sleep, 300), daemon=True).start()
+time.sleep(300)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self"), reason="needs Linux (/proc, prctl)")
+def test_a_reader_busy_on_a_file_ends_when_its_caller_is_killed():
+    """A Dask worker killed mid-chunk (or an ingest killed with SIGKILL) must not leave its reading process
+    behind, still busy with a file for nobody: the reader dies with the fork server that started it."""
+    import signal
+    import subprocess
+    import sys
+
+    caller = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True,
+                              cwd=Path(__file__).resolve().parent.parent)
+    try:
+        reader = int(caller.stdout.readline())
+        time.sleep(1.0)  # the reader is now inside time.sleep(300)
+        assert Path(f"/proc/{reader}").exists()
+        caller.send_signal(signal.SIGKILL)
+        caller.wait(30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _alive(reader):
+            time.sleep(0.1)
+        assert not _alive(reader), f"reading process {reader} outlived its killed caller"
+    finally:
+        caller.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (a zombie has ended; only its parent's wait is missing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

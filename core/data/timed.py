@@ -9,8 +9,12 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing as mp
+import os
 import pickle
+import select
+import socket
 import threading
+import time
 from typing import Any, Callable
 
 from core.errors import XLEError
@@ -61,7 +65,29 @@ def _keep_freed_memory() -> bool:
     return mallopt is not None and all(mallopt(param, value) == 1 for param, value in _MALLOC_SETTINGS)
 
 
+def _end_with_caller(conn) -> None:
+    """Exit this process as soon as its caller is gone, even in the middle of a call: a thread waits on the
+    caller's end of ``conn`` (a socket pair) and, when it reads end-of-file, exits the process. Without it a
+    reader busy on a slow or hung file when its caller was killed (an ingest killed with SIGKILL, a Dask worker
+    killed mid-chunk) went on reading for nobody: it noticed only at its next ``recv``. While a call runs the
+    caller sends nothing, so readable data there can only be a next job about to be received (then it waits)."""
+    def watch() -> None:
+        sock = socket.socket(fileno=os.dup(conn.fileno()))
+        while True:
+            select.select([sock], [], [])
+            try:
+                data = sock.recv(1, socket.MSG_PEEK)
+            except OSError:
+                data = b""
+            if not data:
+                os._exit(0)
+            time.sleep(0.05)  # a job waiting for the main thread to take it
+
+    threading.Thread(target=watch, name="caller-watch", daemon=True).start()
+
+
 def _serve(conn, headroom_gb: float) -> None:
+    _end_with_caller(conn)
     _limit_memory(headroom_gb)
     _keep_freed_memory()
     while True:
