@@ -1,4 +1,4 @@
-"""A real astropy SAMP hub on loopback (web profile off, lock file in a temporary folder) and a receiving client
+"""A real SAMP hub (pyvo.samp) on loopback (web profile off, lock file in a temporary folder) and a receiving client
 that records every notification, for the SAMP tests. Nothing here reaches beyond 127.0.0.1."""
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from astropy.samp import SAMPHubServer, SAMPIntegratedClient
-    from astropy.samp.lockfile_helpers import read_lockfile
+from pyvo.samp import SAMPHubServer, SAMPIntegratedClient
+from pyvo.samp.lockfile_helpers import read_lockfile
 
 
 class Recorder:

@@ -8,15 +8,13 @@
 
 The hub is found as SAMP clients find it: ``$SAMP_HUB`` (``std-lockurl:file://…``) or ``~/.samp``; a
 ``lockfile`` argument names one explicitly. No hub raises ``SampUnavailable`` with what to do, never a trace.
-astropy.samp is deprecated in astropy 8 in favour of pyvo.samp (same API); this module keeps to astropy, which
-the project already pins, and hides that warning.
+SAMP comes from pyvo.samp, astropy.samp's successor (astropy 8 deprecated its own copy; the same API).
 """
 from __future__ import annotations
 
 import os
 import tempfile
 import uuid
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +40,14 @@ class Sent:
 
 
 def _samp():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from astropy import samp
+    from pyvo import samp  # imported when first used: pyvo's package import is not free
+
     return samp
 
 
 def _hub_params(lockfile: str | os.PathLike | None) -> dict:
     samp = _samp()
-    from astropy.samp import lockfile_helpers
+    from pyvo.samp import lockfile_helpers
 
     try:
         if lockfile is not None:
