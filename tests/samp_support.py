@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,10 +46,8 @@ class Recorder:
 def samp_hub(folder: Path):
     """(lock file, SAMP_HUB value, Recorder): a running hub and one receiving client."""
     lock = Path(folder) / "samp.lock"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        hub = SAMPHubServer(addr="127.0.0.1", lockfile=str(lock), web_profile=False)
-        hub.start(wait=False)
+    hub = SAMPHubServer(addr="127.0.0.1", lockfile=str(lock), web_profile=False)
+    hub.start(wait=False)
     rec = None
     try:
         rec = Recorder(lock)

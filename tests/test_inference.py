@@ -63,45 +63,63 @@ def test_no_spectra_and_wrong_chunk():
         EncoderInference(model, chunk=0)
 
 
-def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(what _attend gives, torch's softmax attention) for q, k, v (heads, n, t, hd); q and k passed to _attend
-    as strided views of one wide buffer, the layout the encoder gives it."""
+def _encoder_views(q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """q (heads, n, t, hd) and k^T (heads, n, hd, t) as the encoder hands them to _attend: strided views of one
+    wide (2 * heads * hd, n * t) buffer."""
     h, n, t, hd = q.shape
     wide = torch.cat([q.permute(0, 3, 1, 2).reshape(h * hd, n * t), k.permute(0, 3, 1, 2).reshape(h * hd, n * t)])
-    nt = n * t
-    qv = wide.as_strided((h, n, t, hd), (hd * nt, t, 1, nt))
-    kv = wide.as_strided((h, n, hd, t), (hd * nt, t, nt, 1), storage_offset=h * hd * nt)
+    qv = wide[:h * hd].view(h, hd, n, t).permute(0, 2, 3, 1)
+    kv = wide[h * hd:].view(h, hd, n, t).permute(0, 2, 1, 3)
     assert torch.equal(qv, q) and torch.equal(kv, k.transpose(2, 3))
-    attended, scale = _attend(qv, kv, v.reshape(h * n, t, hd))
-    want = torch.softmax(q @ k.transpose(2, 3), dim=-1) @ v
-    return (attended * scale).view(h, n, t, hd), want
+    return qv, kv
 
 
-def test_attention_matches_softmax_for_scores_that_overflow_exp():
+def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, buffers: bool = False) -> torch.Tensor:
+    """What _attend gives for q, k, v (heads, n, t, hd), as (heads, n, t, hd) (``buffers``: written into
+    preallocated scores and attended buffers, as the encoder's workspace does)."""
+    h, n, t, hd = q.shape
+    out = (torch.full((h * n, t, t), float("nan")), torch.full((h * n, t, hd), float("nan"))) if buffers else ()
+    attended, scale = _attend(*_encoder_views(q, k), v.reshape(h * n, t, hd), *out)
+    return (attended * scale).view(h, n, t, hd)
+
+
+def _softmax_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(q @ k.transpose(2, 3), dim=-1) @ v
+
+
+@pytest.mark.parametrize("buffers", [False, True])
+def test_attention_matches_softmax_for_scores_that_overflow_exp(buffers):
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 15, 16, generator=g) for _ in range(3))
     q[1, 0] *= 30.0  # scores far above 69: exp() overflows (or the row sum passes 1e30) without a shift
-    q[0, 2, 4] *= -200.0  # and one row far below everything
+    q[0, 2, 4] *= -200.0  # one row with scores of both signs far outside exp()'s range
     assert (q @ k.transpose(2, 3)).max() > 100
-    got, want = _attention(q, k, v)
+    got = _attention(q, k, v, buffers)
     assert torch.isfinite(got).all()
-    assert torch.allclose(got, want, atol=1e-5)
+    assert torch.allclose(got, _softmax_attention(q, k, v), atol=1e-5)
 
 
-def test_attention_unshifted_path_and_its_underflow_fallback():
-    """Calm scores skip every fallback; a row whose scores all sit below ~-87 underflows exp() and must still
-    come out right (the fallback), the other rows untouched by it."""
+@pytest.mark.parametrize("buffers", [False, True])
+def test_attention_unshifted_path_and_its_underflow_fallback(buffers, monkeypatch):
+    """A row whose scores all sit below ~-87 underflows exp() and must still come out right (the fallback), the
+    other rows untouched by it; calm scores never reach the fallback."""
     g = torch.Generator().manual_seed(1)
     q, v = torch.randn(2, 4, 15, 16, generator=g), torch.randn(2, 4, 15, 16, generator=g)
     k = torch.randn(2, 4, 15, 16, generator=g).abs() + 0.5
     q[1, 2, 7] = -q[1, 2, 7].abs() - 20.0  # every score of this row below -87: exp() gives 0 for all of them
     scores = q @ k.transpose(2, 3)
     assert scores.max() < 69 and (scores[1, 2, 7] < -88).all()
-    got, want = _attention(q, k, v)
+    got = _attention(q, k, v, buffers)
     assert torch.isfinite(got).all()
-    assert torch.allclose(got, want, atol=1e-5)
-    got, want = _attention(0.3 * torch.randn(2, 4, 15, 16, generator=g), k, v)
-    assert torch.allclose(got, want, atol=1e-5)
+    assert torch.allclose(got, _softmax_attention(q, k, v), atol=1e-5)
+    calm = 0.3 * torch.randn(2, 4, 15, 16, generator=g)
+    want = _softmax_attention(calm, k, v)
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("calm scores took the fallback")
+
+    monkeypatch.setattr(torch, "softmax", no_fallback)
+    assert torch.allclose(_attention(calm, k, v, buffers), want, atol=1e-5)
 
 
 def test_bf16_is_close_but_float32_stays_the_default():

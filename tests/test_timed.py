@@ -106,20 +106,23 @@ time.sleep(300)
 """
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self"), reason="needs Linux (/proc, prctl)")
+@pytest.mark.skipif(not os.path.exists("/proc/self"), reason="reads process states from Linux's /proc")
 def test_a_reader_busy_on_a_file_ends_when_its_caller_is_killed():
     """A Dask worker killed mid-chunk (or an ingest killed with SIGKILL) must not leave its reading process
-    behind, still busy with a file for nobody: the reader dies with the fork server that started it."""
+    behind, still busy with a file for nobody: the reader sees its caller's socket close and exits."""
+    import select
     import signal
     import subprocess
     import sys
 
     caller = subprocess.Popen([sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True,
                               cwd=Path(__file__).resolve().parent.parent)
+    reader = None
     try:
+        assert select.select([caller.stdout], [], [], 60)[0], "the caller did not start its reader within 60 s"
         reader = int(caller.stdout.readline())
         time.sleep(1.0)  # the reader is now inside time.sleep(300)
-        assert Path(f"/proc/{reader}").exists()
+        assert _alive(reader)
         caller.send_signal(signal.SIGKILL)
         caller.wait(30)
         deadline = time.monotonic() + 20
@@ -128,6 +131,9 @@ def test_a_reader_busy_on_a_file_ends_when_its_caller_is_killed():
         assert not _alive(reader), f"reading process {reader} outlived its killed caller"
     finally:
         caller.kill()
+        caller.stdout.close()
+        if reader is not None and _alive(reader):
+            os.kill(reader, signal.SIGKILL)
 
 
 def _alive(pid: int) -> bool:

@@ -15,6 +15,7 @@ import select
 import socket
 import threading
 import time
+from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from core.errors import XLEError
@@ -65,16 +66,24 @@ def _keep_freed_memory() -> bool:
     return mallopt is not None and all(mallopt(param, value) == 1 for param, value in _MALLOC_SETTINGS)
 
 
-def _end_with_caller(conn) -> None:
-    """Exit this process as soon as its caller is gone, even in the middle of a call: a thread waits on the
-    caller's end of ``conn`` (a socket pair) and, when it reads end-of-file, exits the process. Without it a
-    reader busy on a slow or hung file when its caller was killed (an ingest killed with SIGKILL, a Dask worker
-    killed mid-chunk) went on reading for nobody: it noticed only at its next ``recv``. While a call runs the
-    caller sends nothing, so readable data there can only be a next job about to be received (then it waits)."""
-    def watch() -> None:
+def _end_with_caller(conn: Connection) -> bool:
+    """Exit this process as soon as its caller is gone, even in the middle of a call: a thread polls the
+    caller's end of ``conn`` (a socket pair on POSIX) and, when it reads end-of-file, exits the process. Without
+    it a reader busy on a slow or hung file when its caller was killed (an ingest killed with SIGKILL, a Dask
+    worker killed mid-chunk) went on reading for nobody: it noticed only at its next ``recv``. While a call runs
+    the caller sends nothing, so readable data there can only be a next job about to be received (then it
+    waits). False where ``conn`` is not a socket (then only an idle reader notices its caller's end)."""
+    try:
         sock = socket.socket(fileno=os.dup(conn.fileno()))
+        sock.settimeout(None)  # blocking, whatever the default: the descriptor is shared with conn
+        poller = select.poll()
+        poller.register(sock, select.POLLIN | select.POLLHUP)
+    except (OSError, ValueError, AttributeError):
+        return False
+
+    def watch() -> None:
         while True:
-            select.select([sock], [], [])
+            poller.poll()
             try:
                 data = sock.recv(1, socket.MSG_PEEK)
             except OSError:
@@ -84,6 +93,7 @@ def _end_with_caller(conn) -> None:
             time.sleep(0.05)  # a job waiting for the main thread to take it
 
     threading.Thread(target=watch, name="caller-watch", daemon=True).start()
+    return True
 
 
 def _serve(conn, headroom_gb: float) -> None:

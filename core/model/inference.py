@@ -8,11 +8,13 @@ flash-attention kernel are built for long sequences, and every bias, residual an
 freshly allocated memory. Here, per transformer layer:
 
 - the query weights carry the attention's 1/sqrt(head_dim) (one multiply fewer);
-- queries, keys and values are projected by one batched multiply over (q/k/v, head) that writes each head's
-  values contiguously (no permute pass); only the queries get a bias (the key bias cancels in the softmax, the
-  value bias joins the output projection's);
-- attention is two batched matrix multiplies over (spectra x heads) with the softmax written out in place,
-  unshifted unless a score could overflow exp() (``_attention_weights``);
+- queries and keys come from one wide product (2d, d) @ (d, n * t), read per head as strided views; values
+  from one batched multiply per head, each head's values contiguous; only the queries get a bias (the key bias
+  cancels in the softmax, the value bias joins the output projection's);
+- attention is one product per head for the scores and one batched product over (heads x spectra) for the
+  values, with exp() on the unshifted scores, row sums by a matrix-vector product and the normalisation applied
+  where the heads are copied side by side (``_attend``; blocks whose sums leave [1e-30, 1e30] use torch's
+  softmax);
 - the output projection and the second feed-forward matrix add into the residual stream in place (``addmm_``,
   no copy of the stream); biases and GELU run in place on the feed-forward buffer;
 - spectra go through in chunks (512 by default), each thread writing into its own buffers, kept from chunk to
@@ -58,7 +60,7 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, scores: Tensor | None = None,
     s.exp_()
     sums = torch.mv(s.view(h * n * t, t), torch.ones(t, dtype=s.dtype, device=s.device)).view(h * n, t, 1)
     if n:
-        low, high = (float(x) for x in torch.aminmax(sums))
+        low, high = torch.stack(torch.aminmax(sums)).tolist()  # one device sync
         if not (low >= 1e-30 and high <= 1e30):  # also true for NaN
             bad = ~((sums >= 1e-30) & (sums <= 1e30)).view(h, n, t).all(dim=2)  # (heads, n) blocks
             s.view(h, n, t, t)[bad] = torch.softmax(torch.matmul(q[bad], k[bad]), dim=-1)
@@ -78,8 +80,8 @@ class _Layer:
         w_qkv[:d] *= hd ** -0.5
         b_qkv[:d] *= hd ** -0.5
         # Queries and keys: one (2d, d) @ (d, n * t) product, each row of the result one component of one head's
-        # queries or keys for every token (a single wide product ran at ~95% of the matrix-multiply speed where a
-        # batch of 12 narrow (n * t, hd) products reached ~67%); attention reads each head's rows as strided views.
+        # queries or keys for every token (a single wide product ran at ~85-95% of the matrix-multiply speed where
+        # a batch of 12 narrow (n * t, hd) products reached ~67%); attention reads each head's rows as strided views.
         self.w_qk = w_qkv[:2 * d].contiguous()
         # Values: (heads, d, hd), one batched product writing each head's values contiguously (attention's second
         # product wants them so: read strided from the wide layout it ran at half speed).
@@ -103,9 +105,9 @@ class _Workspace:
 
     Without them each operator's output of 0.5-8 MB was a fresh allocation that glibc's malloc took from the system
     and gave back, page faults and all: measured on one thread, chunks of 256 or more ran either at ~16,500 or at
-    ~9,500 spectra/s depending on the allocator's state, and two threads scaled ~1.8x (likely because the page
-    faults and unmaps of one process take turns on its memory map). With them: ~16,500-17,000 spectra/s at any
-    chunk size on one thread, ~1.9x that on two in encode's batches (benchmarks/throughput.py; docs/parallel.md)."""
+    ~9,500 spectra/s depending on the allocator's state (issue 11's third pass). The attention's buffers lie one
+    after the other in one block and the feed-forward buffer reuses that block (they are dead by then), so that a
+    chunk touches ~8 MB less (issue 11's fourth pass: +0.7% on one thread, +1.4% on two, paired medians)."""
 
     def __init__(self, n: int, t: int, d: int, h: int, d_ff: int, device: torch.device) -> None:
         def empty(*shape: int) -> Tensor:
@@ -113,8 +115,6 @@ class _Workspace:
 
         nt = n * t
         self.x = empty(nt, d)
-        # the attention's buffers one after the other in one block; the feed-forward buffer reuses the same block
-        # (they are dead by then), so that a chunk touches less memory
         sizes = {"qk": (2 * d, nt), "v": (h, nt, d // h), "scores": (h * n, t, t), "attended": (h * n, t, d // h),
                  "heads": (nt, d)}
         numel = {k: math.prod(v) for k, v in sizes.items()}
@@ -184,15 +184,17 @@ class EncoderInference:
         return torch.cat(out) if out else torch.empty(0, m.config.latent_dim, device=counts.device)
 
     def _workspace(self, n: int, device: torch.device) -> _Workspace | None:
-        """This thread's buffers for chunks of n spectra; None under bf16 (autocast picks the dtypes there)."""
+        """This thread's buffers for chunks of n spectra; None under bf16 (autocast picks the dtypes there). Kept:
+        those for full chunks and those for the latest other size (a call's last chunk), not one per size seen."""
         if self.bf16:
             return None
         spaces = self._local.__dict__.setdefault("spaces", {})
-        if (n, device) not in spaces:
+        key = ("full" if n == self.chunk else "last", device)
+        if key not in spaces or spaces[key][0] != n:
             c = self.model.config
-            spaces[(n, device)] = _Workspace(n, c.n_tokens + 1, c.d_model, self.n_heads,
-                                             self.layers[0].w_ff1.shape[1], device)
-        return spaces[(n, device)]
+            spaces[key] = (n, _Workspace(n, c.n_tokens + 1, c.d_model, self.n_heads, self.layers[0].w_ff1.shape[1],
+                                         device))
+        return spaces[key][1]
 
     def _encode(self, counts: Tensor, background: Tensor, weights: Tensor | None, area: Tensor | None) -> Tensor:
         m = self.model
@@ -221,8 +223,8 @@ class EncoderInference:
         qk = torch.mm(w.w_qk, y.t(), out=None if ws is None else ws.qk)
         qk[:d] += w.b_q
         nt = n * t
-        q = qk.as_strided((h, n, t, hd), (hd * nt, t, 1, nt), storage_offset=qk.storage_offset())
-        k = qk.as_strided((h, n, hd, t), (hd * nt, t, nt, 1), storage_offset=qk.storage_offset() + d * nt)
+        q = qk[:d].view(h, hd, n, t).permute(0, 2, 3, 1)  # (h, n, t, hd), strides (hd * nt, t, 1, nt)
+        k = qk[d:].view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
         v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
         attended, scale = _attend(q, k, v.view(h * n, t, hd), None if ws is None else ws.scores,
                                   None if ws is None else ws.attended)  # (heads * n, t, hd), (heads * n, t, 1)
