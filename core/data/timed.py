@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any, Callable
 
 from core.errors import XLEError
+from core.io.fits_config import freeze_fits_config
 
 DEFAULT_TIMEOUT_S = 30.0
 MEMORY_HEADROOM_GB = 2.0  # address space a call may add to the worker's own
@@ -100,6 +101,7 @@ def _serve(conn, headroom_gb: float) -> None:
     _end_with_caller(conn)
     _limit_memory(headroom_gb)
     _keep_freed_memory()
+    freeze_fits_config()  # this process only reads: astropy's configuration cannot change under it
     while True:
         try:
             job = conn.recv()
