@@ -58,9 +58,9 @@ def _sqrt(x: Tensor) -> Tensor:
     version was slower still: torch's masked_fill and where took ~0.25 ms on the same floats), and about half of
     the bins of a spectrum hold no counts. Zeros go in as the dtype's smallest normal number and come out times
     sign(x). Bitwise equal to torch.sqrt for 0, NaN and every x at or above that number; -0.0 gives 0.0, a
-    subnormal x ~1e-19 for ~sqrt(x) and a negative one ~-1e-19 instead of NaN. The inputs here are counts and backgrounds
-    over a positive mean, never negative (the PHA reader refuses negative counts; build-demo draws Poisson
-    counts and scales non-negative templates)."""
+    subnormal x ~1e-19 for ~sqrt(x) and a negative one ~-1e-19 instead of NaN. The inputs here are counts and
+    backgrounds over a positive mean, never negative (the PHA reader refuses negative counts; build-demo draws
+    Poisson counts and scales non-negative templates)."""
     return torch.sqrt(x.clamp(min=torch.finfo(x.dtype).tiny)).mul_(torch.sign(x))
 
 
