@@ -5,11 +5,15 @@ to the machine's plain matrix-multiply speed (both measured in the same run).
 
 Throughput is spectra per second (training: forward + backward + AdamW step at the default batch size;
 encoding: forward of the encoder only, in encode's batches of 8192, no gradients). The encoder is measured at
-1 and 2 torch threads (``--encode-threads``), by the model's torch layers (``model.encode``) and by the inference
-path that ``encode`` uses (``core.model.inference.EncoderInference``), each beside a 1024 x 1024 float32 matrix multiply
+1 and 2 torch threads (``--encode-threads``), by the model's torch layers (``model.encode``), by the inference
+path that ``encode`` uses (``core.model.inference.EncoderInference``) and by that path with every token through
+the last layer too (the kernels' efficiency on the model's full computation), each beside a 1024 x 1024 float32
+matrix multiply
 timed at the same thread count in the same run. The encoder's FLOPs per spectrum are counted by
 torch.utils.flop_counter (matrix products and attention; element-wise work is not counted, so the achieved
-GFLOP/s is a lower bound on what the hardware does). The load average is printed because the CPU may be shared:
+GFLOP/s is a lower bound on what the hardware does), for each path as it computes: the inference path runs its
+last layer for the pooling token alone (the latent reads nothing else), so it does fewer products per spectrum
+than the torch layers; its spectra/s is the speed, its GFLOP/s the hardware's use. The load average is printed because the CPU may be shared:
 numbers taken while other jobs run are lower, and vary.
 
 The folding cost (issue 8): the instrument-aware model decodes a photon spectrum and folds it through each
@@ -141,13 +145,15 @@ def main() -> None:
     print(f"folding    {out['fold_and_normalise_spectra_per_s']:>10.0f} spectra/s  (fold through {inst.n_responses} "
           f"responses + ML source counts, forward only): {100 * out['fold_share_of_training_step']:.1f}% of a "
           f"training step's time per spectrum")
-    print(f"encoder    {enc[0]['mflop_per_spectrum']:.2f} MFLOP/spectrum (matrix products, attention included)")
-    print("threads  matmul GFLOP/s | torch layers (model.encode)  | inference path (EncoderInference)")
+    print(f"encoder    {enc[0]['mflop_per_spectrum']:.2f} MFLOP/spectrum in the model's layers, "
+          f"{enc[0]['inference_mflop_per_spectrum']:.2f} in the inference path (its last layer for the pooling "
+          f"token alone); matrix products, attention included")
+    print("threads  matmul GFLOP/s | torch layers (model.encode)  | inference path (EncoderInference)   | "
+          "the same, every token in the last layer")
     for e in enc:
-        print(f"{e['threads']:>7}  {e['matmul_gflop_per_s']:>13.1f} | {e['layers_spectra_per_s']:>7.0f} spectra/s "
-              f"{e['layers_gflop_per_s']:>5.1f} GFLOP/s {e['layers_share_of_matmul']:>5.1%} | "
-              f"{e['inference_spectra_per_s']:>7.0f} spectra/s {e['inference_gflop_per_s']:>5.1f} GFLOP/s "
-              f"{e['inference_share_of_matmul']:>5.1%}")
+        print(f"{e['threads']:>7}  {e['matmul_gflop_per_s']:>13.1f} | "
+              + " | ".join(f"{e[f'{k}_spectra_per_s']:>7.0f} spectra/s {e[f'{k}_gflop_per_s']:>5.1f} GFLOP/s "
+                           f"{e[f'{k}_share_of_matmul']:>5.1%}" for k in ("layers", "inference", "every_token")))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
 
@@ -163,23 +169,37 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
     ``threads`` threads of one torch thread each, as ``EncoderInference(threads=...)`` runs them), beside the
     1024 x 1024 matrix multiply on ``threads`` torch threads of the same moment.
     FLOPs per spectrum are those of the encoder's matrix products (attention included), counted on the inference
-    path: both paths compute the same products (torch's counter misses the fastpath's and CPU flash attention's)."""
+    path: for the torch layers with every token through every layer, as they compute it (torch's counter misses
+    the fastpath's and CPU flash attention's products), for the inference path as it runs (its last layer for
+    the pooling token alone, the only output the latent reads): each path's GFLOP/s counts the products it does."""
     fast = EncoderInference(model, threads=threads)
     args = (counts[:batch], bkg[:batch], None, inst, index[:batch])
-    with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
-        EncoderInference(model)(*args)  # on this thread: the counter does not see other threads' operators
-    flops = fc.get_total_flops() / batch
+
+    def counted(pool_only_last: bool) -> float:
+        """FLOPs per spectrum of the inference path's products (on this thread: the counter does not see other
+        threads' operators)."""
+        enc = EncoderInference(model)
+        enc.pool_only_last = pool_only_last
+        with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
+            enc(*args)
+        return fc.get_total_flops() / batch
+
+    flops = {"layers": counted(False), "inference": counted(True), "every_token": counted(False)}
     torch.set_num_threads(threads)  # torch's layers: each operator split over the threads
     with torch.no_grad():
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
     n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
-    rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast}
-    out = {"threads": threads, "mflop_per_spectrum": flops / 1e6, "matmul_gflop_per_s": mm}
+    every = EncoderInference(model, threads=threads)  # every token through every layer, as the torch layers
+    every.pool_only_last = False
+    n_every, t_every = timed(lambda: (every(*args), batch)[1], seconds)
+    rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast, "every_token": n_every / t_every}
+    out = {"threads": threads, "mflop_per_spectrum": flops["layers"] / 1e6,
+           "inference_mflop_per_spectrum": flops["inference"] / 1e6, "matmul_gflop_per_s": mm}
     for name, rate in rates.items():
         out[f"{name}_spectra_per_s"] = rate
-        out[f"{name}_gflop_per_s"] = rate * flops / 1e9
-        out[f"{name}_share_of_matmul"] = rate * flops / 1e9 / mm
+        out[f"{name}_gflop_per_s"] = rate * flops[name] / 1e9
+        out[f"{name}_share_of_matmul"] = rate * flops[name] / 1e9 / mm
     return out
 
 

@@ -41,8 +41,8 @@ from core.model.instrument import Instrument
 
 def _attend(q: Tensor, k: Tensor, v: Tensor, scores: Tensor | None = None,
             attended: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """softmax(q @ k) @ v for q (heads, n, t, hd), k (heads, n, hd, t) (both of any strides; the scale is
-    already in q) and v (heads * n, t, hd), returned as (A, r) with A (heads * n, t, hd) and r (heads * n, t, 1)
+    """softmax(q @ k) @ v for q (heads, n, tq, hd), k (heads, n, hd, t) (both of any strides; the scale is
+    already in q) and v (heads * n, t, hd), returned as (A, r) with A (heads * n, tq, hd) and r (heads * n, tq, 1)
     such that the result is A * r: the caller applies r where it copies the heads side by side, one pass instead
     of normalising the (t, t) weights and then copying.
 
@@ -52,19 +52,19 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, scores: Tensor | None = None,
     sum leaves [1e-30, 1e30] (a score above ~69 or every score below ~-69; never seen on the demo) have their
     block computed again with torch's row-wise softmax (then r = 1 there). The bound 1e30 also keeps the
     unnormalised A finite for any |v| below ~1e8. ``scores``, ``attended``: where to write them."""
-    h, n, t = q.shape[0], q.shape[1], q.shape[2]
-    s = torch.empty(h, n, t, t, dtype=v.dtype, device=v.device) if scores is None else scores.view(h, n, t, t)
+    h, n, tq, t = q.shape[0], q.shape[1], q.shape[2], k.shape[3]
+    s = torch.empty(h, n, tq, t, dtype=v.dtype, device=v.device) if scores is None else scores.view(h, n, tq, t)
     for j in range(h):  # one product per head: q and k are strided views, which a batch over heads cannot be
         torch.bmm(q[j], k[j], out=s[j])
-    s = s.view(h * n, t, t)
+    s = s.view(h * n, tq, t)
     s.exp_()
-    sums = torch.mv(s.view(h * n * t, t), torch.ones(t, dtype=s.dtype, device=s.device)).view(h * n, t, 1)
+    sums = torch.mv(s.view(h * n * tq, t), torch.ones(t, dtype=s.dtype, device=s.device)).view(h * n, tq, 1)
     if n:
         low, high = torch.stack(torch.aminmax(sums)).tolist()  # one device sync
         if not (low >= 1e-30 and high <= 1e30):  # also true for NaN
-            bad = ~((sums >= 1e-30) & (sums <= 1e30)).view(h, n, t).all(dim=2)  # (heads, n) blocks
-            s.view(h, n, t, t)[bad] = torch.softmax(torch.matmul(q[bad], k[bad]), dim=-1)
-            sums.view(h, n, t)[bad] = 1.0
+            bad = ~((sums >= 1e-30) & (sums <= 1e30)).view(h, n, tq).all(dim=2)  # (heads, n) blocks
+            s.view(h, n, tq, t)[bad] = torch.softmax(torch.matmul(q[bad], k[bad]), dim=-1)
+            sums.view(h, n, tq)[bad] = 1.0
     return torch.bmm(s, v, out=attended), sums.reciprocal_()
 
 
@@ -140,6 +140,9 @@ class EncoderInference:
         if threads < 1:
             raise ValueError(f"threads={threads}: must be at least 1")
         self.model, self.chunk, self.bf16, self.threads = model, chunk, bf16, threads
+        # the last layer computed for the pooling token alone (the latent is read from it; the other tokens'
+        # outputs were never used): False computes every token, as model.encode does (the benchmark counts both)
+        self.pool_only_last = True
         self._local = threading.local()  # each thread's _Workspace per chunk size
         self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
@@ -209,37 +212,49 @@ class EncoderInference:
         x = torch.cat([pool, embedded], dim=1, out=None if ws is None else ws.x.view(n, t_in + 1, -1))  # (n, t, d)
         n, t, d = x.shape
         x = x.view(n * t, d)
-        for layer in self.layers:
-            x = self._layer(layer, x, n, t, ws)
-        return m.to_latent(m.norm(x.view(n, t, d)[:, 0]))
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = self._layer(layer, x, n, t, ws, pool_only=self.pool_only_last and i == last)
+        pooled = x if self.pool_only_last and self.layers else x.view(n, t, d)[:, 0]  # (n, d)
+        return m.to_latent(m.norm(pooled))
 
-    def _layer(self, w: _Layer, x: Tensor, n: int, t: int, ws: _Workspace | None) -> Tensor:
+    def _layer(self, w: _Layer, x: Tensor, n: int, t: int, ws: _Workspace | None, pool_only: bool = False) -> Tensor:
+        """One layer on the residual stream x (n * t, d). ``pool_only``: only the pooling token's output is
+        wanted (the last layer: the latent is read from it), so keys and values come from every token but the
+        query, the output projection and the feed-forward block from that token alone; returns (n, d) then."""
         d = x.shape[1]
         h = self.n_heads
         hd = d // h
-        y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
-        # (2d, n * t): rows (q/k, head, hd), columns (spectrum, token); then each head's queries as (n, t, hd) and
-        # keys as (n, hd, t) views of it
-        qk = torch.mm(w.w_qk, y.t(), out=None if ws is None else ws.qk)
-        qk[:d] += w.b_q
         nt = n * t
-        q = qk[:d].view(h, hd, n, t).permute(0, 2, 3, 1)  # (h, n, t, hd), strides (hd * nt, t, 1, nt)
-        k = qk[d:].view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
+        y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
+        # (2d, n * t): rows (q/k, head, hd), columns (spectrum, token); then each head's queries as (n, tq, hd)
+        # and keys as (n, hd, t) views of it
+        if pool_only:
+            keys = torch.mm(w.w_qk[d:], y.t(), out=None if ws is None else ws.qk[d:])
+            queries = torch.mm(w.w_qk[:d], y.view(n, t, d)[:, 0].t())  # (d, n): the pooling token's
+            rows, tq = x.view(n, t, d)[:, 0], 1  # the stream's rows that go on: a view, updated in place
+        else:
+            qk = torch.mm(w.w_qk, y.t(), out=None if ws is None else ws.qk)
+            queries, keys, rows, tq = qk[:d], qk[d:], x, t
+        queries += w.b_q
+        q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd * n * tq, tq, 1, n * tq)
+        k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
         v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
-        attended, scale = _attend(q, k, v.view(h * n, t, hd), None if ws is None else ws.scores,
-                                  None if ws is None else ws.attended)  # (heads * n, t, hd), (heads * n, t, 1)
-        # heads side by side, (n * t, h, hd), each row times its softmax normalisation on the way
-        by_token = attended.view(h, n * t, hd).transpose(0, 1)
-        attended = torch.mul(by_token, scale.view(h, n * t, 1).transpose(0, 1),
-                             out=None if ws is None else ws.heads.view(n * t, h, hd)).reshape(n * t, d)
-        x += w.b_out
-        x = self._add_product(x, attended, w.w_out)
-        y = F.layer_norm(x, (d,), w.norm2[0], w.norm2[1], eps=w.norm2[2])
-        ff = torch.mm(y, w.w_ff1, out=None if ws is None else ws.ff)
+        full = ws is not None and not pool_only  # the workspace's buffers are sized for every token
+        attended, scale = _attend(q, k, v.view(h * n, t, hd), ws.scores if full else None,
+                                  ws.attended if full else None)  # (heads * n, tq, hd), (heads * n, tq, 1)
+        # heads side by side, (n * tq, h, hd), each row times its softmax normalisation on the way
+        by_token = attended.view(h, n * tq, hd).transpose(0, 1)
+        attended = torch.mul(by_token, scale.view(h, n * tq, 1).transpose(0, 1),
+                             out=ws.heads.view(nt, h, hd) if full else None).reshape(n * tq, d)
+        rows += w.b_out
+        rows = self._add_product(rows, attended, w.w_out)
+        y = F.layer_norm(rows, (d,), w.norm2[0], w.norm2[1], eps=w.norm2[2])
+        ff = torch.mm(y, w.w_ff1, out=ws.ff if full else None)
         ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
         ff = torch.ops.aten.gelu_(ff)
-        x += w.b_ff2
-        return self._add_product(x, ff, w.w_ff2)
+        rows += w.b_ff2
+        return self._add_product(rows, ff, w.w_ff2)
 
     def _add_product(self, x: Tensor, a: Tensor, w: Tensor) -> Tensor:
         """x + a @ w into the float32 residual stream x: in place, or (bf16) the product under autocast."""
