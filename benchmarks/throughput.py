@@ -178,20 +178,19 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
     def counted(pool_only_last: bool) -> float:
         """FLOPs per spectrum of the inference path's products (on this thread: the counter does not see other
         threads' operators)."""
-        enc = EncoderInference(model)
-        enc.pool_only_last = pool_only_last
+        enc = EncoderInference(model, pool_only_last=pool_only_last)
         with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
             enc(*args)
         return fc.get_total_flops() / batch
 
-    flops = {"layers": counted(False), "inference": counted(True), "every_token": counted(False)}
+    every_flops = counted(False)
+    flops = {"layers": every_flops, "inference": counted(True), "every_token": every_flops}
     torch.set_num_threads(threads)  # torch's layers: each operator split over the threads
     with torch.no_grad():
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
     n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
-    every = EncoderInference(model, threads=threads)  # every token through every layer, as the torch layers
-    every.pool_only_last = False
+    every = EncoderInference(model, threads=threads, pool_only_last=False)  # every token, as the torch layers
     n_every, t_every = timed(lambda: (every(*args), batch)[1], seconds)
     rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast, "every_token": n_every / t_every}
     out = {"threads": threads, "mflop_per_spectrum": flops["layers"] / 1e6,

@@ -35,14 +35,15 @@ def _instrument(model: SpectrumAutoencoder, n: int) -> tuple[Instrument, torch.T
     return Instrument(matrices, pe, ce), torch.as_tensor(rng.integers(0, 3, n), dtype=torch.long)
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 128])
-def test_same_latents_as_encode_through_each_response(chunk):
+@pytest.mark.parametrize("chunk,pool_only_last", [(1, True), (7, True), (128, True), (7, False), (128, False)])
+def test_same_latents_as_encode_through_each_response(chunk, pool_only_last):
     model = _model()
     counts, background, weights = _spectra(301)
     inst, index = _instrument(model, 301)
     with torch.no_grad():
         want = model.encode(counts, background, weights, inst, index)
-    got = EncoderInference(model, chunk=chunk)(counts, background, weights, inst, index)
+    got = EncoderInference(model, chunk=chunk, pool_only_last=pool_only_last)(counts, background, weights, inst,
+                                                                             index)
     assert got.shape == want.shape == (301, 8)
     assert torch.allclose(got, want, atol=2e-5, rtol=1e-5), float((got - want).abs().max())
 

@@ -57,7 +57,7 @@ def encode_spectra(model: SpectrumAutoencoder, counts: np.ndarray, background: n
                    instrument: Instrument | None = None, index: np.ndarray | None = None) -> np.ndarray:
     """Latents (N, D) float32 of spectra (N, B) seen through responses ``index`` of ``instrument``, encoded in
     batches on the model's device by the inference path (``core.model.inference``: the same function as
-    ``model.encode``, about three times as fast on a CPU; on a CPU its chunks run on torch's thread count)."""
+    ``model.encode``, about four times as fast on a CPU; on a CPU its chunks run on torch's thread count)."""
     device = next(model.parameters()).device
     model.eval()
     encoder = EncoderInference(model, threads=torch.get_num_threads() if device.type == "cpu" else 1)
