@@ -65,7 +65,7 @@ def prior_sample(ds, extra_seeds: int, seed: int = 0):
     parts = [own]
     if extra_seeds:
         seeds = [int(ds.info.get("seed", 0)) + 1000 + k for k in range(extra_seeds)]
-        parts.append(redraw_parameters("train", seeds)[own.columns])
+        parts.append(redraw_parameters("train", seeds, ds.info.get("mixtures", "default"))[own.columns])
     import pandas as pd
 
     draws = pd.concat(parts, ignore_index=True)

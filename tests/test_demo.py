@@ -12,7 +12,7 @@ from scipy.stats import spearmanr
 from core.data.dataset import REQUIRED_COLUMNS, load_dataset
 from core.spectra.energy import EnergyGrid
 from core.simulate.demo import build_demo
-from core.simulate.families import FAMILIES, VARIANTS, variant_photons
+from core.simulate.families import FAMILIES, MIXTURES, VARIANTS, mixture_class, mixture_families, variant_photons
 from core.simulate.models import absorption, powerlaw, thermal
 from core.simulate.responses import load_csc_responses
 from core.data.partition import split_of
@@ -45,7 +45,7 @@ def test_demo_schema_and_population(demo):
     assert np.all(d.truth >= 0) and np.all(d.truth.sum(1) > 0)
     # parameters stored for every source; families drawn from class mixtures, so no class has a single family
     # and no family names a class (core/simulate/families.py)
-    assert set(t["true_model"]) <= set(FAMILIES) and t["true_model"].nunique() == len(FAMILIES)
+    assert set(t["true_model"]) == mixture_families(MIXTURES) == set(FAMILIES) - {"powerlaw_scattered"}
     has_pl = t["true_model"].str.startswith("powerlaw")
     assert t.loc[has_pl, "true_gamma"].notna().all() and t.loc[~has_pl, "true_gamma"].isna().all()
     plasma = t["true_model"].str.startswith("plasma")
@@ -58,6 +58,7 @@ def test_demo_schema_and_population(demo):
     assert (per_class >= 2).all(), per_class
     assert set(lab.loc[lab["class"] == "AGN", "true_model"]) == {"powerlaw", "powerlaw_fe", "powerlaw_bbody"}
     assert {"plasma1t", "plasma2t", "powerlaw_fe"} == set(lab.loc[lab["class"] == "CV", "true_model"])
+    assert "mixtures" not in d.info  # the default mixtures (build-demo --mixtures obscured adds scattered light)
     # families are shared between classes: a family alone does not name the class
     assert (lab.groupby("true_model")["class"].nunique().drop(["bbody"]) >= 2).all()
     assert set(lab.loc[lab["class"] == "YSO", "true_model"]) == {"plasma1t", "plasma2t"}
@@ -177,6 +178,55 @@ def test_family_components_behave_physically():
                                  and v.fraction == 0.6), nh, np.array([4.0]), lo, hi)[0]
     one_t = variant_photons(next(v for v in VARIANTS if v.family == "plasma1t"), nh, np.array([4.0]), lo, hi)[0]
     assert two_t[mid < 1].sum() > 1.5 * one_t[mid < 1].sum()  # the cool component
+
+
+def test_scattered_component_sees_only_the_galactic_column():
+    """An obscured AGN (powerlaw_scattered, tbabs*po + tbabs_gal*f*po): below 1 keV the direct power law is gone
+    and what is left is f times the intrinsic power law through the Galactic column; above 5 keV the absorber is
+    thin and both components add up to (1 + f) x the plain absorbed power law."""
+    from core.simulate.families import SCATTER_NH
+    from core.simulate.models import absorption
+
+    lo = np.linspace(0.3, 9.3, 1801)[:-1]
+    hi = lo + 0.005
+    mid = 0.5 * (lo + hi)
+    nh, gamma = np.array([10.0]), np.array([1.8])
+    f = 0.03
+    scat = variant_photons(next(v for v in VARIANTS if v.family == "powerlaw_scattered" and v.fraction == f
+                                and v.fe_ew == 0), nh, gamma, lo, hi)[0]
+    plain = variant_photons(VARIANTS[0], nh, gamma, lo, hi)[0]
+    intrinsic = variant_photons(VARIANTS[0], np.array([0.0]), gamma, lo, hi)[0]
+    soft = mid < 1.0
+    assert plain[soft].sum() < 1e-6 * intrinsic[soft].sum()
+    hard = mid > 5.0
+    seen_through_galaxy = intrinsic * absorption(np.array([SCATTER_NH]), mid)[0]
+    assert scat[soft].sum() == pytest.approx(f * seen_through_galaxy[soft].sum(), rel=1e-3)
+    np.testing.assert_allclose(scat[hard], plain[hard] + f * seen_through_galaxy[hard], rtol=1e-9)
+    # a column below the Galactic one is not raised by the scattered light: then it is the plain power law x (1 + f)
+    thin = np.array([0.01])
+    np.testing.assert_allclose(variant_photons(next(v for v in VARIANTS if v.family == "powerlaw_scattered"
+                                                    and v.fraction == f and v.fe_ew == 0), thin, gamma, lo, hi)[0],
+                               (1 + f) * variant_photons(VARIANTS[0], thin, gamma, lo, hi)[0], rtol=1e-12)
+
+
+def test_obscured_mixtures_add_scattered_sources_to_agn_cv_and_hmxb_only(tmp_path):
+    """``build-demo --mixtures obscured``: powerlaw_scattered appears, drawn only by the classes whose mixture has
+    it, with its secondary values; the dataset says which mixtures it used; an unknown name is refused."""
+    from core.simulate.demo import build_demo
+
+    out = build_demo(tmp_path / "obscured", n=3000, mixtures="obscured", progress=False)
+    d = load_dataset(out)
+    t = d.catalog
+    assert d.info["mixtures"] == "obscured" and d.simulated
+    scattered = (t["true_model"] == "powerlaw_scattered").to_numpy()
+    assert 0.05 < scattered.mean() < 0.3
+    assert set(mixture_class(t[scattered])) <= {"AGN", "CV", "HMXB"}
+    assert t.loc[scattered, "true_fraction"].isin([0.01, 0.03, 0.1]).all()
+    assert t.loc[scattered, "true_gamma"].notna().all()
+    assert t.loc[scattered, ["true_kt_bb", "true_kt_disk", "true_kt2"]].isna().all().all()
+    assert set(t["true_model"]) - {"powerlaw_scattered"} <= mixture_families(MIXTURES)
+    with pytest.raises(ValueError, match="mixtures 'nope'"):
+        build_demo(tmp_path / "bad", n=10, mixtures="nope", progress=False)
 
 
 def test_background_level_does_not_name_the_response(demo):

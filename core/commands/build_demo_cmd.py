@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from core.simulate.demo import build_demo
+from core.simulate.families import MIXTURE_SETS
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +15,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes; default 0)")
     parser.add_argument("--n", type=int, default=None,
                         help="draw this many spectra from the same population (scale tests) instead of one per source")
+    parser.add_argument("--mixtures", choices=sorted(MIXTURE_SETS), default="default",
+                        help="the class-conditional model families (core/simulate/families.py): 'obscured' adds "
+                             "absorbed sources with scattered light to AGN, CVs and HMXBs (default: default)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset folder")
     parser.add_argument("--as-pha", type=Path, default=None, metavar="DIR",
                         help="also write every spectrum as a pha3 file (with the real ARF/RMF beside them) into "
@@ -22,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    out = build_demo(args.out, seed=args.seed, n=args.n, overwrite=args.overwrite)
+    out = build_demo(args.out, seed=args.seed, n=args.n, overwrite=args.overwrite, mixtures=args.mixtures)
     print(f"wrote the SIMULATED demo dataset to {out} in {time.perf_counter() - t0:.1f} s")
     if args.as_pha is not None:
         from core.data.dataset import load_dataset

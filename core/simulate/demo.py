@@ -55,12 +55,12 @@ def background_level(n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid | None = None,
-               overwrite: bool = False, progress: bool = True) -> Path:
+               overwrite: bool = False, progress: bool = True, mixtures: str = "default") -> Path:
     grid = grid or EnergyGrid()
     responses = load_csc_responses(grid)
     pop = load_population()
     pop["significance"] = draw_significance(pop, np.random.default_rng([seed, 1]))
-    pop = pd.concat([pop, fit_parameters(pop, seed)], axis=1)
+    pop = pd.concat([pop, fit_parameters(pop, seed, mixtures)], axis=1)
     if n is None:
         rows = pop.reset_index(drop=True)
         ids = rows["name"].to_numpy(dtype=object)
@@ -124,7 +124,8 @@ def build_demo(out: Path, seed: int = 0, n: int | None = None, grid: EnergyGrid 
         table["simulated"] = True
         info = {
             "simulated": True, "kind": "demo", "note": SIMULATED_NOTE, "seed": seed, "n": total,
-            "n_requested": n, "grid": grid.to_dict(), "responses": [r.name for r in responses],
+            "n_requested": n, **({} if mixtures == "default" else {"mixtures": mixtures}),  # default: bytes as before
+            "grid": grid.to_dict(), "responses": [r.name for r in responses],
             "catalogs": ["catalogs/muwclass_cscv2_td.csv", "catalogs/muwclass_cscv2_td_ave.csv",
                          "catalogs/umlcaxs_uniquely_classified.csv", "catalogs/tbabs.data"],
             "columns": {"catalog_hard_*": "the targets: CSC hardness ratios (photon flux) for unlabelled sources, "

@@ -26,10 +26,11 @@ DRAW_COLUMNS = (*PARAMETER_COLUMNS, "significance")
 CHUNK = 4096
 
 
-def redraw_parameters(split: str, seeds: Sequence[int]) -> pd.DataFrame:
+def redraw_parameters(split: str, seeds: Sequence[int], mixtures: str = "default") -> pd.DataFrame:
     """``DRAW_COLUMNS`` for every population source of ``split``, once per seed (column ``seed``), drawn with
     ``build-demo``'s functions (``draw_significance`` on the whole population as it does, ``fit_parameters`` on the
-    split's sources only, so the streams differ from ``build-demo --seed``'s but the draws follow the same law)."""
+    split's sources only, so the streams differ from ``build-demo --seed``'s but the draws follow the same law);
+    ``mixtures`` as the demo's (``build-demo --mixtures``, its ``dataset.json`` "mixtures", absent for default)."""
     pop = load_population()
     rows = splits_of(pop["name"]) == split
     out = []
@@ -37,7 +38,7 @@ def redraw_parameters(split: str, seeds: Sequence[int]) -> pd.DataFrame:
         part = pop.copy()
         part["significance"] = draw_significance(pop, np.random.default_rng([seed, 1]))
         part = part.loc[rows].reset_index(drop=True)
-        drawn = pd.concat([part[["name", "significance"]], fit_parameters(part, seed)], axis=1)
+        drawn = pd.concat([part[["name", "significance"]], fit_parameters(part, seed, mixtures)], axis=1)
         drawn["seed"] = seed
         out.append(drawn)
     return pd.concat(out, ignore_index=True)
