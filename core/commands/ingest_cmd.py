@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipped   {path}: {reason}")
     for path, reason in report.rejected:
         print(f"REJECTED  {path}: {reason}")
+    for path, note in report.warned.items():
+        print(f"warning   {path}: {note}")
     if any("give them explicitly" in r or "give it explicitly" in r for _, r in report.rejected):
         print("a spectrum whose ARF/RMF are not beside it: give them with --arf/--rmf (one spectrum at a time)")
     report_path = args.report or default_report_path(args.out)

@@ -39,6 +39,7 @@ class IngestReport:
     loaded: list[Path] = field(default_factory=list)
     rejected: list[tuple[Path, str]] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    warned: dict[Path, str] = field(default_factory=dict)  # loaded files with the readers' warnings
 
     @property
     def exit_status(self) -> int:
@@ -50,7 +51,7 @@ class IngestReport:
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(["file", "status", "reason"])
-        w.writerows([[str(p), "loaded", ""] for p in self.loaded])
+        w.writerows([[str(p), "loaded", self.warned.get(p, "")] for p in self.loaded])
         w.writerows([[str(p), "rejected", r] for p, r in self.rejected])
         w.writerows([[str(p), "skipped", r] for p, r in self.skipped])
         return buf.getvalue()
@@ -143,7 +144,8 @@ def _row(spec, file_id: str) -> dict:
         "instrument": m["instrument"], "detnam": m["detnam"], "obsid": m["obsid"], "object": m["object"],
         "date_obs": m["date_obs"], "ra": m["ra"], "dec": m["dec"], "background_file": m["background_file"],
         "background_scale": m["background_scale"], "response_file": m["rmf_file"], "arf_file": m["arf_file"],
-        "warnings": "; ".join(spec.warnings),
+        "counts_above_10kev": m["counts_above_10kev"], "background_above_10kev": m["background_above_10kev"],
+        "counts_per_frame": m["counts_per_frame"], "warnings": "; ".join(spec.warnings),
         **{f"area_{b}": a for b, a in spec.band_area.items()},
     }
 
@@ -197,6 +199,8 @@ class Batch:
         self.weights.append(spec.weights)
         self.response_index.append(self.by_files[key])
         report.loaded.append(f)
+        if spec.warnings:
+            report.warned[f] = "; ".join(spec.warnings)
 
 
 def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[Path, object]]:

@@ -9,6 +9,7 @@ from core.errors import SpectrumError
 from core.io.fitsfile import header_value
 from core.io.keywords import as_float_or_nan
 from core.io.pha import PhaHDU, check_instrument
+from core.io.pileup import pileup_signs
 from core.io.response import Arf, Rmf, check_pair
 from core.spectra.energy import EnergyGrid
 from core.spectra.hardness import band_areas
@@ -71,6 +72,11 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         scale = 0.0
         bkg = np.zeros(grid.n_bins)
     h = source.header
+    piled = pileup_signs(source.counts, 0.5 * (rmf.e_min + rmf.e_max),
+                         background.counts if background is not None else None, scale, h.get("TIMEDEL"),
+                         source.exposure)
+    if (note := piled.warning()) is not None:
+        warnings.append(note)
     meta = {
         "instrument": str(header_value(h, "INSTRUME", "")),
         "detnam": str(header_value(h, "DETNAM", "")),
@@ -83,6 +89,8 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "background_scale": float(scale),
         "rmf_file": str(rmf.path), "arf_file": str(arf.path),
         "background_file": str(background.path) if background is not None else "",
+        "counts_above_10kev": piled.counts_above_10kev, "background_above_10kev": piled.background_above_10kev,
+        "counts_per_frame": piled.counts_per_frame,
         **{f"area_{b}": float(a) for b, a in band_areas(arf.energ_lo, arf.energ_hi, arf.specresp).items()},
     }
     return Spectrum(path=Path(path), grid=grid, counts=counts, background=bkg, weights=weights,

@@ -1,0 +1,70 @@
+"""Pile-up signs (core/io/pileup.py): events above the mirrors' cutoff beyond the background, counts per frame;
+and what ingest does with them on the real files in ../shared/data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.io.pileup import MIRROR_CUTOFF_KEV, pileup_signs
+
+KEV = np.arange(1024) * 0.0146 + 0.0073  # ACIS channel centres, keV
+
+
+def test_counts_above_the_cutoff_against_the_scaled_background():
+    counts = np.zeros(1024)
+    counts[KEV < 7] = 5.0
+    counts[KEV >= MIRROR_CUTOFF_KEV] = 1.0
+    above = int((KEV >= MIRROR_CUTOFF_KEV).sum())
+    background = np.full(1024, 4.0)
+    s = pileup_signs(counts, KEV, background, 0.25, 3.2, 1000.0)
+    assert s.counts_above_10kev == above
+    assert s.background_above_10kev == pytest.approx(0.25 * 4.0 * above)
+    assert s.counts_per_frame == pytest.approx(counts.sum() * 3.2 / 1000.0)
+    assert s.warning() is None  # the excess is inside the background's expectation
+    no_frame = pileup_signs(counts, KEV, None, 0.0, None, 1000.0)
+    assert np.isnan(no_frame.background_above_10kev) and np.isnan(no_frame.counts_per_frame)
+
+
+def test_a_clear_excess_is_flagged_with_its_numbers():
+    counts = np.zeros(1024)
+    counts[KEV >= 12] = 3.0
+    s = pileup_signs(counts, KEV, np.zeros(1024), 1.0, 3.24104, 49429.0)
+    note = s.warning()
+    assert note is not None and note.startswith("possible pile-up")
+    assert f"{s.counts_above_10kev:.0f} counts above 10 keV" in note and "its background expects 0.0" in note
+    assert f"{s.counts_per_frame:.2f} counts per frame" in note
+    # 20 counts is the floor; a bright background raises the bar to 5 sigma
+    small = np.zeros(1024)
+    small[np.flatnonzero(KEV >= 12)[:19]] = 1.0
+    assert pileup_signs(small, KEV, None, 0.0, None, 1.0).warning() is None
+    busy = np.zeros(1024)
+    busy[KEV >= 12] = 1.0  # n counts above against a background expecting n - 40: below 5 sigma
+    n = busy.sum()
+    bkg = np.zeros(1024)
+    bkg[KEV >= 12] = (n - 40) / n
+    assert pileup_signs(busy, KEV, bkg, 1.0, None, 1.0).warning() is None
+    bkg *= (n - 100) / (n - 40)
+    assert pileup_signs(busy, KEV, bkg, 1.0, None, 1.0).warning() is not None
+
+
+def test_ingest_flags_the_piled_up_real_spectra(real_data, run_core, tmp_path):
+    """M33 (source.pi, the on-axis nucleus) and NGC 4258 (source_bin10.pi) hold 1,129 and 129 events above
+    10 keV; 3C 186 (9774.pi) holds 4 where its background expects 5.5, and a CSC file 243 against 231."""
+    out = tmp_path / "real"
+    result = run_core("ingest", real_data / "spectra/source.pi", real_data / "spectra/source_bin10.pi",
+                      real_data / "spectra/9774.pi",
+                      real_data / "responses/acisf04938_000N002_r0043_pha3.fits", "--out", out)
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stdout.splitlines() if line.startswith("warning") and "pile-up" in line]
+    assert len(warned) == 2 and any("source.pi" in w for w in warned) and any("source_bin10" in w for w in warned)
+    cat = pd.read_parquet(out / "catalog.parquet").set_index("id")
+    assert cat.loc["source", "counts_above_10kev"] == 1129 and cat.loc["source_bin10", "counts_above_10kev"] == 129
+    assert cat.loc["9774", "counts_above_10kev"] == 4
+    assert cat.loc["9774", "background_above_10kev"] == pytest.approx(5.5, abs=0.01)
+    assert "pile-up" not in cat.loc["9774", "warnings"]
+    assert "pile-up" not in cat.loc["acisf04938_000N002_r0043_pha3", "warnings"]
+    assert "pile-up" in cat.loc["source", "warnings"]
+    assert cat.loc["source", "counts_per_frame"] == pytest.approx(0.69, abs=0.005)
+    report = pd.read_csv(out.with_name("real_ingest_report.csv")).set_index("file")
+    assert "pile-up" in report.loc[str(real_data / "spectra/source.pi"), "reason"]
