@@ -12,7 +12,8 @@ from scipy.stats import spearmanr
 from core.data.dataset import REQUIRED_COLUMNS, load_dataset
 from core.spectra.energy import EnergyGrid
 from core.simulate.demo import build_demo
-from core.simulate.families import FAMILIES, MIXTURES, VARIANTS, mixture_class, mixture_families, variant_photons
+from core.simulate.families import (FAMILIES, MIXTURES, SCATTER_NH, VARIANTS, mixture_class, mixture_families,
+                                    variant_photons)
 from core.simulate.models import absorption, powerlaw, thermal
 from core.simulate.responses import load_csc_responses
 from core.data.partition import split_of
@@ -181,11 +182,10 @@ def test_family_components_behave_physically():
 
 
 def test_scattered_component_sees_only_the_galactic_column():
-    """An obscured AGN (powerlaw_scattered, tbabs*po + tbabs_gal*f*po): below 1 keV the direct power law is gone
-    and what is left is f times the intrinsic power law through the Galactic column; above 5 keV the absorber is
-    thin and both components add up to (1 + f) x the plain absorbed power law."""
-    from core.simulate.families import SCATTER_NH
-    from core.simulate.models import absorption
+    """An obscured AGN (powerlaw_scattered, tbabs*po + tbabs_fg*f*po): below 1 keV the direct power law is gone
+    and what is left is f times the intrinsic power law through the foreground column (SCATTER_NH, or the
+    source's own Galactic column when given, never more than N_H); above 5 keV it is the plain absorbed power law
+    plus that scattered light."""
 
     lo = np.linspace(0.3, 9.3, 1801)[:-1]
     hi = lo + 0.005
@@ -202,7 +202,15 @@ def test_scattered_component_sees_only_the_galactic_column():
     seen_through_galaxy = intrinsic * absorption(np.array([SCATTER_NH]), mid)[0]
     assert scat[soft].sum() == pytest.approx(f * seen_through_galaxy[soft].sum(), rel=1e-3)
     np.testing.assert_allclose(scat[hard], plain[hard] + f * seen_through_galaxy[hard], rtol=1e-9)
-    # a column below the Galactic one is not raised by the scattered light: then it is the plain power law x (1 + f)
+    # the source's own Galactic column, where known, absorbs the scattered light instead
+    v = next(v for v in VARIANTS if v.family == "powerlaw_scattered" and v.fraction == f and v.fe_ew == 0)
+    own = variant_photons(v, nh, gamma, lo, hi, foreground=np.array([0.5]))[0]
+    through_own = intrinsic * absorption(np.array([0.5]), mid)[0]
+    assert own[soft].sum() == pytest.approx(f * through_own[soft].sum(), rel=1e-3)
+    assert own[soft].sum() < 0.2 * scat[soft].sum()
+    unknown = variant_photons(v, nh, gamma, lo, hi, foreground=np.array([np.nan]))[0]
+    np.testing.assert_array_equal(unknown, scat)
+    # a column below the foreground one is not raised by the scattered light: then it is the plain power law x (1 + f)
     thin = np.array([0.01])
     np.testing.assert_allclose(variant_photons(next(v for v in VARIANTS if v.family == "powerlaw_scattered"
                                                     and v.fraction == f and v.fe_ew == 0), thin, gamma, lo, hi)[0],
@@ -212,8 +220,6 @@ def test_scattered_component_sees_only_the_galactic_column():
 def test_obscured_mixtures_add_scattered_sources_to_agn_cv_and_hmxb_only(tmp_path):
     """``build-demo --mixtures obscured``: powerlaw_scattered appears, drawn only by the classes whose mixture has
     it, with its secondary values; the dataset says which mixtures it used; an unknown name is refused."""
-    from core.simulate.demo import build_demo
-
     out = build_demo(tmp_path / "obscured", n=3000, mixtures="obscured", progress=False)
     d = load_dataset(out)
     t = d.catalog

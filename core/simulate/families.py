@@ -14,18 +14,16 @@ secondary ones are drawn from the listed values):
   neutron-star surface (kT 0.2 keV) or a boundary layer (kT 1 or 2 keV), with 30% / 60% of the photons. One
   family, as a spectral fit would call it (tbabs*(po+bb)), whatever the origin of the blackbody.
 - ``powerlaw_diskbb``: + multicolour disk (kT_in 0.5/1.0/1.5 keV) with 30% / 60% of the photons.
-- ``powerlaw_scattered`` (only in the ``obscured`` mixtures, ``build-demo --mixtures obscured``; not the default,
-  see docs/autoencoder.md, issue 8's fifth pass): an obscured source as Seyfert 2 fits describe it, tbabs*po + tbabs_gal*f*po: the same
-  power law seen directly through N_H and, with 1% / 3% / 10% of its unabsorbed 0.5-7 keV photons, scattered
-  into the line of sight by gas outside the absorber, so absorbed by the foreground column only (``SCATTER_NH``,
-  3e20 cm-2, a high-latitude Galactic column; or N_H itself where that is lower; for a Galactic source the
-  interstellar column can be larger: a simplification); with or without an Fe K-alpha line (EW 0.1 keV). A single absorber on every
-  component (the other families) leaves a heavily absorbed AGN with no soft photons at all, which real ones
-  have (NGC 4258 in ``../shared/data``: this model fits it at deviance 1.02 per bin, N_H 6e22, 6% of its counts
-  scattered; the demo's other families at best 1.72).
-- ``bbody``: a blackbody alone, kT primary.
-- ``plasma1t``: one-temperature collisional plasma (core.simulate.models.thermal), kT primary.
-- ``plasma2t``: two temperatures, the hotter kT primary, the cooler kT / 3 or kT / 8 with 30% / 60% of the photons.
+- ``powerlaw_scattered`` (only in the ``obscured`` mixtures, ``build-demo --mixtures obscured``; not the
+  default, see docs/autoencoder.md, issue 8's fifth pass): an obscured source as Seyfert 2 fits describe it,
+  tbabs*po + tbabs_fg*f*po: the spectrum (power law and line) seen through N_H and, with f = 1% / 3% / 10% of
+  its unabsorbed 0.5-7 keV photons, scattered around the absorber (or, for a partial coverer, not covered), so
+  seen through the foreground column only: the source's Galactic column (``nh_gal``) where the population has
+  one, else ``SCATTER_NH`` (3e20 cm-2, high latitude), never more than N_H. The hardness-ratio inversion
+  assumes ``SCATTER_NH``. With or without an Fe K-alpha line (EW 0.1 keV). A single absorber on every
+  component (the other families) leaves a heavily absorbed source with no soft photons at all, which real
+  obscured AGN have (NGC 4258 in ``../shared/data``: this model fits it at deviance 1.01 per bin, N_H 6e22,
+  6.5% of its counts scattered; the demo's other families at best 1.72).
 
 Mixtures (weights) and reasons:
 - AGN: powerlaw .40, powerlaw_fe .35, powerlaw_bbody (soft excess) .25. Absorbed power laws with Gamma ~1.8-1.9
@@ -36,17 +34,17 @@ Mixtures (weights) and reasons:
   to ~10% (Turner et al. 1997, ApJS 113, 23; Guainazzi & Bianchi 2007, MNRAS 374, 1290; Ueda et al. 2007, ApJ
   664, L79). It only shows where the inversion gives a high N_H; at low N_H the variant is a plain power law with
   1-10% more flux below ~1 keV.
-- CV: plasma2t .45, plasma1t .25, powerlaw_fe .30 (``obscured``: powerlaw_fe .20, powerlaw_scattered .10). The X-rays of CVs come from a multi-temperature cooling plasma
-  (Baskill, Wheatley & Osborne 2005, MNRAS 357, 626; Mukai 2017, PASP 129, 062001); magnetic CVs are hard, often
-  fitted with power laws at Chandra's counts, with 6.4 keV fluorescence (Ezuka & Ishida 1999, ApJS 120, 277),
-  often behind a partial-covering absorber (with ``obscured``: powerlaw_scattered is that form, covering
-  fraction 1 / (1 + f)).
+- CV: plasma2t .45, plasma1t .25, powerlaw_fe .30 (``obscured``: powerlaw_fe .20, powerlaw_scattered .10). The
+  X-rays of CVs come from a multi-temperature cooling plasma (Baskill, Wheatley & Osborne 2005, MNRAS 357, 626;
+  Mukai 2017, PASP 129, 062001); magnetic CVs are hard, often fitted with power laws at Chandra's counts, with
+  6.4 keV fluorescence (Ezuka & Ishida 1999, ApJS 120, 277), often behind a partial-covering absorber (with
+  ``obscured``: powerlaw_scattered is that form, covering fraction 1 / (1 + f)).
 - HMXB: powerlaw .40, powerlaw_fe .30, powerlaw_bbody .15 (kT 0.2), powerlaw_diskbb .15 (``obscured``: powerlaw
-  .30, powerlaw_fe .25, the same two .15, powerlaw_scattered .15). Hard power laws with Fe lines (Walter et al. 2015, A&ARv 23, 2; Torrejon et al. 2010, ApJ 715, 947), a
-  soft excess in many pulsars (Hickox, Narayan & Kallman 2004, ApJ 614, 881), disks in black-hole HMXBs in soft
-  states (Cyg X-1, LMC X-3; Done, Gierlinski & Kubota 2007, A&ARv 15, 1); the obscured supergiant systems seen
-  through their donor's wind with a scattered soft component (Walter et al. 2015; Torrejon et al. 2010; only
-  with ``obscured``).
+  .30, powerlaw_fe .25, the same two .15, powerlaw_scattered .15). Hard power laws with Fe lines (Walter et al.
+  2015, A&ARv 23, 2; Torrejon et al. 2010, ApJ 715, 947), a soft excess in many pulsars (Hickox, Narayan &
+  Kallman 2004, ApJ 614, 881), disks in black-hole HMXBs in soft states (Cyg X-1, LMC X-3; Done, Gierlinski &
+  Kubota 2007, A&ARv 15, 1); the obscured supergiant systems seen through their donor's wind with a scattered
+  soft component (Walter et al. 2015; Torrejon et al. 2010; only with ``obscured``).
 - LMXB: powerlaw .35, powerlaw_diskbb .30, powerlaw_bbody .20 (kT 1 or 2) and .15 (kT 0.2). Disk and
   boundary-layer thermal components beside a Comptonised tail (Lin, Remillard & Homan 2007, ApJ 667, 1073; Done
   et al. 2007); quiescent neutron-star LMXBs show a soft thermal atmosphere plus a power law (Rutledge et al.
@@ -185,8 +183,11 @@ def diskbb_photons(kt_in: np.ndarray, mid: np.ndarray, width: np.ndarray) -> np.
     return out
 
 
-def variant_photons(v: Variant, nh22: np.ndarray, primary: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Absorbed photons per bin (n, E) of ``v``; ``primary`` is Gamma or kT (keV), per source."""
+def variant_photons(v: Variant, nh22: np.ndarray, primary: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                    foreground: np.ndarray | None = None) -> np.ndarray:
+    """Absorbed photons per bin (n, E) of ``v``; ``primary`` is Gamma or kT (keV), per source. ``foreground``
+    (1e22 cm-2, per source; None or NaN: ``SCATTER_NH``) is the column that the scattered light of
+    ``powerlaw_scattered`` passes through, never more than N_H."""
     mid, width = 0.5 * (lo + hi), hi - lo
     band = _in_band(lo, hi)
     p = np.asarray(primary, dtype=np.float64)
@@ -200,8 +201,10 @@ def variant_photons(v: Variant, nh22: np.ndarray, primary: np.ndarray, lo: np.nd
     else:
         main = _unit(bbody_photons(p, mid, width) if v.family == "bbody" else thermal(p, lo, hi), band)
     absorbed = absorption(nh22, mid)
-    if v.second == "scatter":  # the intrinsic power law (unit 0.5-7 keV photons) seen through the Galaxy only
-        return main * absorbed + v.fraction * main * absorption(np.minimum(nh22, SCATTER_NH), mid)
+    if v.second == "scatter":  # the intrinsic spectrum (power law and line) seen through the foreground only
+        fg = np.full(len(p), SCATTER_NH) if foreground is None else np.asarray(foreground, dtype=np.float64)
+        fg = np.minimum(nh22, np.where(np.isfinite(fg), fg, SCATTER_NH))
+        return main * absorbed + v.fraction * main * absorption(fg, mid)
     if v.second:
         if v.second == "plasma":
             extra = thermal(p / v.second_kt, lo, hi)
@@ -283,11 +286,14 @@ def fit_parameters(pop: pd.DataFrame, seed: int, mixtures: str = "default") -> p
 
 
 def model_photons(table: pd.DataFrame, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Absorbed photons per bin (n, E) of rows carrying ``PARAMETER_COLUMNS``."""
+    """Absorbed photons per bin (n, E) of rows carrying ``PARAMETER_COLUMNS`` (and ``nh_gal``, 1e22 cm-2, where
+    known: the column the scattered light of ``powerlaw_scattered`` sees)."""
     out = np.empty((len(table), len(lo)))
     vid = table["true_variant"].to_numpy(int)
+    gal = table["nh_gal"].to_numpy(float) if "nh_gal" in table.columns else np.full(len(table), np.nan)
     for k in np.unique(vid):
         v, sel = VARIANTS[k], vid == k
         col = "true_gamma" if v.primary == "gamma" else ("true_kt_bb" if v.family == "bbody" else "true_kt")
-        out[sel] = variant_photons(v, table["true_nh"].to_numpy(float)[sel], table[col].to_numpy(float)[sel], lo, hi)
+        out[sel] = variant_photons(v, table["true_nh"].to_numpy(float)[sel], table[col].to_numpy(float)[sel], lo, hi,
+                                   foreground=gal[sel])
     return out

@@ -22,7 +22,7 @@ from core.simulate.families import PARAMETER_COLUMNS, fit_parameters, model_phot
 from core.simulate.population import draw_significance, load_population
 from core.simulate.responses import FoldedResponse
 
-DRAW_COLUMNS = (*PARAMETER_COLUMNS, "significance")
+DRAW_COLUMNS = (*PARAMETER_COLUMNS, "significance", "nh_gal")  # nh_gal: what scattered light sees
 CHUNK = 4096
 
 
@@ -38,7 +38,7 @@ def redraw_parameters(split: str, seeds: Sequence[int], mixtures: str = "default
         part = pop.copy()
         part["significance"] = draw_significance(pop, np.random.default_rng([seed, 1]))
         part = part.loc[rows].reset_index(drop=True)
-        drawn = pd.concat([part[["name", "significance"]], fit_parameters(part, seed, mixtures)], axis=1)
+        drawn = pd.concat([part[["name", "significance", "nh_gal"]], fit_parameters(part, seed, mixtures)], axis=1)
         drawn["seed"] = seed
         out.append(drawn)
     return pd.concat(out, ignore_index=True)
