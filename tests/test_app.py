@@ -147,6 +147,7 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     at.file_uploader(key="up_bkg").upload("9774_bg.pi", (spectra / "9774_bg.pi").read_bytes()).run()
     assert_clean(at)
     assert "9774.pi" in texts(at.success) and "OBJECT" in texts(at.success)
+    assert "pile-up" not in texts(at.warning)
     assert any("distance" in d.value.columns for d in at.dataframe)
     assert "Simulated data" in texts(at.info)  # beside the map of the run's (simulated) sources
     # the result stays when the reader visits another page and comes back
@@ -157,6 +158,17 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     at.file_uploader(key="up_pha").upload("with_nan.fits", (spectra / "with_nan.fits").read_bytes()).run()
     assert not at.exception
     assert "with_nan.fits" in texts(at.error)
+
+
+def test_upload_page_warns_of_pile_up(app, real_data):
+    """M33's nucleus (source.pi) is piled up: the reader's warning (core/io/pileup.py) reaches the page."""
+    at = open_page(app, "upload")
+    spectra = real_data / "spectra"
+    for key, name in (("up_pha", "source.pi"), ("up_arf", "source.arf"), ("up_rmf", "source.rmf")):
+        at.file_uploader(key=key).upload(name, (spectra / name).read_bytes()).run()
+    assert_clean(at)
+    assert "source.pi" in texts(at.success)
+    assert "possible pile-up: 1129 counts above 10 keV" in texts(at.warning)
 
 
 def test_upload_page_says_which_companion_files_to_upload(app, real_data):

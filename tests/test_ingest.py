@@ -87,6 +87,9 @@ def test_report_lists_every_file_with_a_reason(ingested, real_data):
 def test_catalog_schema(ingested):
     _, out, _ = ingested
     cat = pd.read_parquet(out / "catalog.parquet")
+    # of every file accepted here, only the two piled-up ones (M33's nucleus, NGC 4258) get the pile-up warning
+    assert set(cat.loc[cat["warnings"].str.contains("possible pile-up"), "id"]) == {"source", "source_bin10"}
+    assert cat["counts_above_10kev"].notna().all() and (cat["counts_above_10kev"] >= 0).all()
     for col in REQUIRED_COLUMNS + REAL_COLUMNS:
         assert col in cat.columns, col
     assert len(cat) == len(LOADED)

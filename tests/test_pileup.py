@@ -24,6 +24,9 @@ def test_counts_above_the_cutoff_against_the_scaled_background():
     assert s.warning() is None  # the excess is inside the background's expectation
     no_frame = pileup_signs(counts, KEV, None, 0.0, None, 1000.0)
     assert np.isnan(no_frame.background_above_10kev) and np.isnan(no_frame.counts_per_frame)
+    good = KEV < 12  # channels of bad quality are not counted above the cutoff
+    assert pileup_signs(counts, KEV, None, 0.0, None, 1.0, good=good).counts_above_10kev == int(
+        ((KEV >= MIRROR_CUTOFF_KEV) & good).sum())
 
 
 def test_a_clear_excess_is_flagged_with_its_numbers():
@@ -49,8 +52,9 @@ def test_a_clear_excess_is_flagged_with_its_numbers():
 
 
 def test_ingest_flags_the_piled_up_real_spectra(real_data, run_core, tmp_path):
-    """M33 (source.pi, the on-axis nucleus) and NGC 4258 (source_bin10.pi) hold 1,129 and 129 events above
-    10 keV; 3C 186 (9774.pi) holds 4 where its background expects 5.5, and a CSC file 243 against 231."""
+    """M33 (source.pi, the on-axis nucleus) and NGC 4258 (source_bin10.pi) hold 1,129 and 114 events above 10 keV
+    (channels of good quality); 3C 186 (9774.pi) holds 4 where its background expects 5.5, and a CSC file 243
+    against 231."""
     out = tmp_path / "real"
     result = run_core("ingest", real_data / "spectra/source.pi", real_data / "spectra/source_bin10.pi",
                       real_data / "spectra/9774.pi",
@@ -59,7 +63,7 @@ def test_ingest_flags_the_piled_up_real_spectra(real_data, run_core, tmp_path):
     warned = [line for line in result.stdout.splitlines() if line.startswith("warning") and "pile-up" in line]
     assert len(warned) == 2 and any("source.pi" in w for w in warned) and any("source_bin10" in w for w in warned)
     cat = pd.read_parquet(out / "catalog.parquet").set_index("id")
-    assert cat.loc["source", "counts_above_10kev"] == 1129 and cat.loc["source_bin10", "counts_above_10kev"] == 129
+    assert cat.loc["source", "counts_above_10kev"] == 1129 and cat.loc["source_bin10", "counts_above_10kev"] == 114
     assert cat.loc["9774", "counts_above_10kev"] == 4
     assert cat.loc["9774", "background_above_10kev"] == pytest.approx(5.5, abs=0.01)
     assert "pile-up" not in cat.loc["9774", "warnings"]

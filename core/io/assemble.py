@@ -74,7 +74,7 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
     h = source.header
     piled = pileup_signs(source.counts, 0.5 * (rmf.e_min + rmf.e_max),
                          background.counts if background is not None else None, scale, h.get("TIMEDEL"),
-                         source.exposure)
+                         source.exposure, good=source.quality == 0)
     if (note := piled.warning()) is not None:
         warnings.append(note)
     meta = {

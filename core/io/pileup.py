@@ -34,7 +34,7 @@ class PileupSigns:
         excess = self.counts_above_10kev - b
         if excess < max(MIN_EXCESS, EXCESS_SIGMAS * np.sqrt(b + 1.0)):
             return None
-        expect = ("no background file to say how many are particle background" if np.isnan(
+        expect = ("no background to say how many are particle background" if np.isnan(
             self.background_above_10kev) else f"its background expects {b:.1f}")
         rate = "" if np.isnan(self.counts_per_frame) else f"; {self.counts_per_frame:.2f} counts per frame"
         return (f"possible pile-up: {self.counts_above_10kev:.0f} counts above {MIRROR_CUTOFF_KEV:g} keV, where the "
@@ -43,11 +43,15 @@ class PileupSigns:
 
 
 def pileup_signs(counts: np.ndarray, channel_kev: np.ndarray, background_counts: np.ndarray | None,
-                 background_scale: float, timedel: object, exposure: float) -> PileupSigns:
+                 background_scale: float, timedel: object, exposure: float,
+                 good: np.ndarray | None = None) -> PileupSigns:
     """``counts``/``background_counts`` per channel, ``channel_kev`` each channel's centre energy (EBOUNDS),
     ``background_scale`` the source/background BACKSCAL x AREASCAL x EXPOSURE ratio, ``timedel`` the header's
-    TIMEDEL (frame time, s) or None."""
+    TIMEDEL (frame time, s) or None, ``good`` the channels of QUALITY 0 (bad ones are not counted above 10 keV;
+    the rate per frame counts every event)."""
     above = np.asarray(channel_kev) >= MIRROR_CUTOFF_KEV
+    if good is not None:
+        above &= np.asarray(good, dtype=bool)
     c = float(np.asarray(counts, dtype=np.float64)[above].sum())
     b = (float(np.asarray(background_counts, dtype=np.float64)[above].sum()) * background_scale
          if background_counts is not None else np.nan)
