@@ -72,3 +72,22 @@ def test_ingest_flags_the_piled_up_real_spectra(real_data, run_core, tmp_path):
     assert cat.loc["source", "counts_per_frame"] == pytest.approx(0.69, abs=0.005)
     report = pd.read_csv(out.with_name("real_ingest_report.csv")).set_index("file")
     assert "pile-up" in report.loc[str(real_data / "spectra/source.pi"), "reason"]
+
+
+def test_evaluate_names_the_piled_up_rows(real_data, run_core, tmp_path_factory):
+    """``evaluate --data`` on ingested real spectra lists the rows ingest warned of pile-up (metrics.json and the
+    printed table), so their deviance is not read as the model's misfit alone."""
+    import json
+
+    from tests.explore_support import session_run
+
+    _, run = session_run(tmp_path_factory)
+    tmp = tmp_path_factory.mktemp("piled")
+    data = tmp / "real"
+    assert run_core("ingest", real_data / "spectra/source_bin10.pi", real_data / "spectra/9774.pi",
+                    "--out", data).returncode == 0
+    r = run_core("evaluate", "--run", run, "--data", data, "--out", tmp / "scores", "--repeats", "1",
+                 "--trees", "5", timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp / "scores" / "metrics.json").read_text())["possible_pileup"] == ["source_bin10"]
+    assert "1 spectra carry ingest's 'possible pile-up' warning (source_bin10)" in r.stdout

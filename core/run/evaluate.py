@@ -171,6 +171,9 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     }
     if len(rows) > 2:
         metrics.update(interpretation_measures(latent, features["hardness"], ds.catalog, rows, seed))
+    if "warnings" in ds.catalog.columns:  # ingest's pile-up signs (core/io/pileup.py): not the model's misfit alone
+        piled = ds.catalog["warnings"].iloc[rows].fillna("").astype(str).str.contains("possible pile-up")
+        metrics["possible_pileup"] = ds.catalog["id"].iloc[rows][piled.to_numpy()].astype(str).tolist()
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     if write:
         dest = RunFolder(out_dir) if out_dir is not None else run
