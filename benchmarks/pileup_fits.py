@@ -2,11 +2,13 @@
 
 `ingest` flags M33 (`source.pi`) and NGC 4258 (`source_bin10.pi`) for events above 10 keV (core/io/pileup.py).
 This fits each file's channels from 0.5 to 10 keV (its own PHA, ARF and RMF, not the dataset grid) with a model
-folded through its response, once as is and once through the pile-up model of Davis (2001, ApJ 562, 575): per
-frame, lambda(E) = ARF x photons x frame time in the piled region (a fraction ``--psf-fraction`` of the source);
-n photons in one frame are read as one event at their summed energy with probability alpha^(n-1) of a good grade;
-observed = exp(-Lambda) [lambda + sum_n alpha^(n-1) Lambda^n / n! p^{*n}], then the RMF. Our own short
-implementation for this check (a 4,096-point grid to 15 keV, convolutions by FFT), not a validated product model.
+folded through its response (plus its scaled background, where it has one), once as is and once through the
+pile-up model of Davis (2001, ApJ 562, 575): per frame, lambda(E) = ARF x photons x frame time in the piled region
+(a fraction ``--psf-fraction`` of the source); n photons in one frame are read as one event at their summed
+energy with probability alpha^(n-1) of a good grade; observed = exp(-Lambda) [lambda + sum_n alpha^(n-1)
+Lambda^n / n! p^{*n}], then the RMF. Our own short
+implementation for this check (a 4,096-point grid to 15 keV, convolutions by FFT; piled events above the ARF's
+last energy, 11 keV, are dropped, so the fit stops at 10 keV), not a validated product model.
 
     .venv/bin/python benchmarks/pileup_fits.py [--files source,source_bin10,9774]
 
@@ -34,9 +36,9 @@ from core.simulate.models import absorption  # noqa: E402
 POINTS, TOP_KEV = 4096, 15.0
 DE = TOP_KEV / POINTS
 ENERGY = np.arange(POINTS) * DE  # point energies: the sum of two points is a point
-FILES = {"source": ("source.pi", "source.arf", "source.rmf"),
-         "source_bin10": ("source_bin10.pi", "arf.fits", "rmf.fits"),
-         "9774": ("9774.pi", "9774.arf", "9774.rmf")}
+FILES = {"source": ("source.pi", "source.arf", "source.rmf", "back.pi"),  # stem: PHA, ARF, RMF, background
+         "source_bin10": ("source_bin10.pi", "arf.fits", "rmf.fits", None),  # its background.pi is not published
+         "9774": ("9774.pi", "9774.arf", "9774.rmf", "9774_bg.pi")}
 BAND = (0.5, 10.0)
 
 
@@ -60,12 +62,19 @@ class PiledFit:
     """One file: its channels in BAND, and its response on the point grid."""
 
     def __init__(self, stem: str) -> None:
-        pha, arf, rmf = (fetch(f"spectra/{n}") for n in FILES[stem])
-        with fits.open(pha) as hdul:
+        pha, arf, rmf = (fetch(f"spectra/{n}") for n in FILES[stem][:3])
+        with fits.open(pha) as hdul:  # these three files: COUNTS, all channels of good quality (checked by ingest)
             h = hdul[1]
             self.counts = np.asarray(h.data["COUNTS"], np.float64)
             channels = np.asarray(h.data["CHANNEL"])
             self.exposure, self.frame = float(h.header["EXPOSURE"]), float(h.header["TIMEDEL"])
+            backscal = float(h.header["BACKSCAL"])
+        self.background = np.zeros_like(self.counts)  # expected background counts (not piled)
+        if FILES[stem][3] is not None:
+            with fits.open(fetch(f"spectra/{FILES[stem][3]}")) as hdul:
+                b = hdul[1]
+                self.background = np.asarray(b.data["COUNTS"], np.float64) * (
+                    backscal * self.exposure / (float(b.header["BACKSCAL"]) * float(b.header["EXPOSURE"])))
         self.arf, r = read_arf(Path(arf)), read_rmf(Path(rmf))
         self.rmf = r.redistribution.toarray() if hasattr(r.redistribution, "toarray") else np.asarray(r.redistribution)
         centre = 0.5 * (r.e_min + r.e_max)[np.searchsorted(r.channel, channels)]
@@ -90,7 +99,8 @@ class PiledFit:
         lam = photons * self.area * self.frame
         detected = piled(psf * lam, alpha) + (1 - psf) * lam if psf > 0 else lam
         per_bin = np.bincount(self.which[self.inside], weights=detected[self.inside], minlength=len(self.area))
-        return (per_bin[:len(self.arf.specresp)] @ self.rmf)[self.channel_index] * (self.exposure / self.frame)
+        source = (per_bin[:len(self.arf.specresp)] @ self.rmf)[self.channel_index] * (self.exposure / self.frame)
+        return source + self.background
 
     def deviance(self, mu: np.ndarray) -> float:
         c, mu = self.counts[self.band], np.maximum(mu[self.band], 1e-30)
