@@ -55,6 +55,19 @@ def test_columns_read_as_words_with_units():
     assert columns.all_positive(s["counts"]) and not columns.all_positive(s["hard_hs"])
 
 
+def test_reader_notes_split_a_rows_warnings_with_pile_up_first():
+    """ingest joins a file's warnings with "; " (core/data/ingest.py); the pile-up note holds none itself."""
+    from core.io.pileup import PileupSigns
+
+    piled = PileupSigns(1129.0, 10.4, 0.69).warning()
+    row = pd.Series({"warnings": f"no ANCRFILE in the header; used source.arf; {piled}"})
+    assert columns.reader_notes(row) == [piled, "no ANCRFILE in the header", "used source.arf"]
+    assert columns.reader_notes(pd.Series({"warnings": ""})) == []
+    assert columns.reader_notes(pd.Series({"warnings": np.nan})) == []
+    assert columns.reader_notes(pd.Series({"counts": 3})) == []  # simulated rows have no such column
+    assert columns.describe("counts_per_frame").unit == "ct"
+
+
 def test_votable_export_carries_units_ucds_and_the_simulated_flag():
     df = pd.DataFrame({"id": ["a"], "ra": [1.0], "exposure": [1e4], "class": [""]})
     t = parse(io.BytesIO(export.to_bytes(df, "VOTable", meta={"simulated": True}))).get_first_table()

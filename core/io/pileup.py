@@ -36,10 +36,10 @@ class PileupSigns:
             return None
         expect = ("no background to say how many are particle background" if np.isnan(
             self.background_above_10kev) else f"its background expects {b:.1f}")
-        rate = "" if np.isnan(self.counts_per_frame) else f"; {self.counts_per_frame:.2f} counts per frame"
+        rate = "" if np.isnan(self.counts_per_frame) else f", and {self.counts_per_frame:.2f} counts per frame"
         return (f"possible pile-up: {self.counts_above_10kev:.0f} counts above {MIRROR_CUTOFF_KEV:g} keV, where the "
-                f"mirrors collect almost no photons ({expect}){rate}; a piled-up spectrum is distorted in a way "
-                f"no response-folded model reproduces")
+                f"mirrors collect almost no photons ({expect}){rate}: a piled-up spectrum is distorted in a way "
+                f"no response-folded model reproduces")  # no "; ": ingest joins a file's warnings with it
 
 
 def pileup_signs(counts: np.ndarray, channel_kev: np.ndarray, background_counts: np.ndarray | None,

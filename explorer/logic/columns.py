@@ -61,6 +61,16 @@ KNOWN: dict[str, Column] = {
     "simulated": Column("simulated", "", "meta.code", "true when the counts are simulated, not observed"),
     "labelled": Column("labelled", "", "meta.code", "true when the source has a class label"),
     "response": Column("response", "", "instr.setup", "the Chandra ARF/RMF pair the spectrum went through"),
+    "counts_above_10kev": Column("counts above 10 keV", "ct", "phot.count",
+                                 "events at >= 10 keV, where the mirrors collect almost no photons: particle "
+                                 "background or pile-up (real spectra)"),
+    "background_above_10kev": Column("background counts above 10 keV", "ct", "phot.count;instr.background",
+                                     "the background's scaled expectation at >= 10 keV (real spectra)"),
+    "counts_per_frame": Column("counts per frame", "ct", "phot.count",
+                               "all counts x frame time / exposure; pile-up matters from about 0.1 for a point "
+                               "source (real spectra)"),
+    "warnings": Column("reader warnings", "", "meta.note", "what ingest noted reading the file, e.g. possible "
+                       "pile-up (real spectra)"),
 }
 for _b, _band in (("s", "0.5-1.2"), ("m", "1.2-2.0"), ("h", "2.0-7.0")):
     KNOWN[f"area_{_b}"] = Column(f"effective area, {_band} keV", "cm2", "instr.area",
@@ -125,3 +135,12 @@ def numeric_columns(sources: pd.DataFrame) -> list[str]:
         if np.isfinite(v).sum() > 1 and np.nanstd(v) > 0:
             out.append(c)
     return out
+
+
+def reader_notes(row: pd.Series) -> list[str]:
+    """The readers' notes on one real spectrum (catalog ``warnings``, joined by "; " at ingest), pile-up first:
+    none for simulated rows or rows without notes."""
+    text = row.get("warnings", "")
+    notes = [n.strip() for n in str(text).split("; ")] if isinstance(text, str) else []
+    notes = [n for n in notes if n]
+    return sorted(notes, key=lambda n: not n.startswith("possible pile-up"))

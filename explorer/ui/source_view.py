@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.logic import links
+from explorer.logic.columns import reader_notes
 from explorer.logic.neighbours import neighbour_table
 from explorer.logic.runs import RunView
 from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_csv, overlay, spectrum_table,
@@ -166,6 +167,8 @@ def render_full(run: RunView, row: int) -> None:
     st.caption(f"id `{r['id']}` · class **{r['class'] or 'unlabelled'}** · split {r['split']}"
                + (f" · RA {r['ra']:.5f}° Dec {r['dec']:+.5f}°" if np.isfinite(r.get("ra", np.nan)) else ""))
     link_buttons(r)
+    for note in reader_notes(r):
+        st.warning(f"From ingest: {note}", icon=":material/warning:")
     nb = st.toggle("overlay the 5 nearest neighbours (scaled to the same counts)", key="src_overlay",
                    help="why they sit together on the map: their spectra have the same shape")
     render_spectrum(run, row, height=520, key="src", expanded=True, neighbours=5 if nb else 0)
