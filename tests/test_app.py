@@ -147,7 +147,7 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     at.file_uploader(key="up_bkg").upload("9774_bg.pi", (spectra / "9774_bg.pi").read_bytes()).run()
     assert_clean(at)
     assert "9774.pi" in texts(at.success) and "OBJECT" in texts(at.success)
-    assert "pile-up" not in texts(at.warning)
+    assert "possible pile-up" not in texts(at.warning) and "count rate 0.18 per frame" in texts(at.warning)
     assert any("distance" in d.value.columns for d in at.dataframe)
     assert "Simulated data" in texts(at.info)  # beside the map of the run's (simulated) sources
     # the result stays when the reader visits another page and comes back

@@ -120,7 +120,8 @@ def test_ogip_with_backfile(real_data, name):
     assert spec.meta["layout"] == "ogip_pha"
     check_against_file(spec, EnergyGrid())
     assert spec.file_counts == total
-    assert spec.warnings == []
+    # the only note a well-formed file gets here: 3C 186's rate (0.18 counts per frame) allows some pile-up
+    assert [w for w in spec.warnings if not w.startswith("count rate")] == []
     assert Path(spec.meta["background_file"]).name == backfile
     src_h, _, _, _ = spectrum_hdus(path)
     bkg_h, bkg_counts, _, _ = spectrum_hdus(path.with_name(backfile))
@@ -171,7 +172,7 @@ def test_explicit_overrides(real_data, copy_real, tmp_path):
     assert "given by the caller" in spec.sources["rmf"] and "given by the caller" in spec.sources["arf"]
     # the only warning: M33's nucleus is piled up (core/io/pileup.py), now against back.pi's expectation
     assert len(spec.warnings) == 1 and spec.warnings[0].startswith("possible pile-up: 1129 counts above 10 keV")
-    assert "its background expects 10.4" in spec.warnings[0]
+    assert "its background 10.4" in spec.warnings[0]
     src_h, _, _, _ = spectrum_hdus(alone / "source.pi")
     bkg_h, bkg_counts, _, _ = spectrum_hdus(other / "back.pi")
     scale = background_scale(src_h, bkg_h)

@@ -59,7 +59,7 @@ def test_reader_notes_split_a_rows_warnings_with_pile_up_first():
     """ingest joins a file's warnings with "; " (core/data/ingest.py); the pile-up note holds none itself."""
     from core.io.pileup import PileupSigns
 
-    piled = PileupSigns(1129.0, 10.4, 0.69).warning()
+    piled = PileupSigns(1129.0, 10.4, 47.5, 0.69).excess_warning()
     row = pd.Series({"warnings": f"no ANCRFILE in the header; used source.arf; {piled}"})
     assert columns.reader_notes(row) == [piled, "no ANCRFILE in the header", "used source.arf"]
     assert columns.reader_notes(pd.Series({"warnings": ""})) == []

@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         print("a spectrum whose ARF/RMF are not beside it: give them with --arf/--rmf (one spectrum at a time)")
     report_path = args.report or default_report_path(args.out)
     if report.loaded:
-        print(f"wrote {len(report.loaded)} spectra to {args.out} ({len(report.rejected)} rejected, "
+        print(f"wrote {len(report.loaded)} spectr{'um' if len(report.loaded) == 1 else 'a'} to {args.out} "
+              f"({len(report.rejected)} rejected, "
               f"{len(report.skipped)} skipped); report: {report_path}")
     else:
         print(f"nothing could be written: all {len(report.rejected)} spectra were rejected; report: {report_path}")

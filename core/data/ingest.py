@@ -126,7 +126,8 @@ def sort_candidates(files: list[Path], given: set[Path], workers: int = 1, sched
         elif kind == "background" or f.resolve() in referenced:
             skipped.append((f, "background spectrum (HDUCLAS2=BKG or named by another file's BACKFILE)"))
         elif f not in given and any(h in f.name.lower() for h in BACKGROUND_NAME_HINTS):
-            skipped.append((f, "looks like a background spectrum by its name; give it as a file to ingest it"))
+            skipped.append((f, "looks like a background spectrum by its name: give it with --background to the "
+                               "spectrum it belongs to, or name it as a file to ingest it as a source"))
         else:
             spectra.append(f)
     return spectra, skipped
@@ -144,8 +145,9 @@ def _row(spec, file_id: str) -> dict:
         "instrument": m["instrument"], "detnam": m["detnam"], "obsid": m["obsid"], "object": m["object"],
         "date_obs": m["date_obs"], "ra": m["ra"], "dec": m["dec"], "background_file": m["background_file"],
         "background_scale": m["background_scale"], "response_file": m["rmf_file"], "arf_file": m["arf_file"],
-        "counts_above_10kev": m["counts_above_10kev"], "background_above_10kev": m["background_above_10kev"],
-        "counts_per_frame": m["counts_per_frame"], "warnings": "; ".join(spec.warnings),
+        **{k: m[k] for k in ("counts_above_10kev", "background_above_10kev", "expected_above_10kev",
+                             "counts_per_frame")},
+        "warnings": "; ".join(spec.warnings),
         **{f"area_{b}": a for b, a in spec.band_area.items()},
     }
 

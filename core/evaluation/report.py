@@ -64,10 +64,14 @@ def format_table(m: dict[str, Any]) -> str:
     for name, r in m["reconstruction"].items():
         kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
         lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
-    if m.get("possible_pileup"):
-        lines.append(f"note: {len(m['possible_pileup'])} spectra carry ingest's 'possible pile-up' warning "
-                     f"({', '.join(m['possible_pileup'][:5])}{', ...' if len(m['possible_pileup']) > 5 else ''}): "
-                     f"piled-up counts are distorted in a way no response-folded model reproduces")
+    piled = (m.get("possible_pileup") or {}).get("ids") or []
+    if piled:
+        rest = m["possible_pileup"]["deviance_per_bin_of_the_others"]
+        lines.append(f"note: {len(piled)} spectra carry ingest's 'possible pile-up' warning "
+                     f"({', '.join(piled[:5])}{', ...' if len(piled) > 5 else ''}): a plain response fold cannot "
+                     f"reproduce piled-up counts"
+                     + (f"; the autoencoder's deviance per bin of the other {m['n_test'] - len(piled)}: {rest:.4f}"
+                        if rest is not None else ""))
     p8 = m["reconstruction"].get("pca8", {})
     if "floor_choice" in p8:
         lines.append(f"PCA-8 floors chosen on the validation split: {p8['floor']:g} for the KL, "

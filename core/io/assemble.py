@@ -72,11 +72,11 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         scale = 0.0
         bkg = np.zeros(grid.n_bins)
     h = source.header
+    flat = rmf.redistribution.T @ (arf.specresp * (arf.energ_hi - arf.energ_lo))  # a Gamma = 0 source per channel
     piled = pileup_signs(source.counts, 0.5 * (rmf.e_min + rmf.e_max),
                          background.counts if background is not None else None, scale, h.get("TIMEDEL"),
-                         source.exposure, good=source.quality == 0)
-    if (note := piled.warning()) is not None:
-        warnings.append(note)
+                         source.exposure, good=source.quality == 0, flat_folded=np.asarray(flat).ravel())
+    warnings.extend(piled.warnings())
     meta = {
         "instrument": str(header_value(h, "INSTRUME", "")),
         "detnam": str(header_value(h, "DETNAM", "")),
@@ -90,7 +90,7 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "rmf_file": str(rmf.path), "arf_file": str(arf.path),
         "background_file": str(background.path) if background is not None else "",
         "counts_above_10kev": piled.counts_above_10kev, "background_above_10kev": piled.background_above_10kev,
-        "counts_per_frame": piled.counts_per_frame,
+        "expected_above_10kev": piled.expected_above_10kev, "counts_per_frame": piled.counts_per_frame,
         **{f"area_{b}": float(a) for b, a in band_areas(arf.energ_lo, arf.energ_hi, arf.specresp).items()},
     }
     return Spectrum(path=Path(path), grid=grid, counts=counts, background=bkg, weights=weights,

@@ -171,15 +171,17 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     }
     if len(rows) > 2:
         metrics.update(interpretation_measures(latent, features["hardness"], ds.catalog, rows, seed))
+    dev = deviance_per_bin(ds.spectra, predicted_counts(shapes, ds.spectra, ds.background, ds.weights), ds.weights)
     if "warnings" in ds.catalog.columns:  # ingest's pile-up signs (core/io/pileup.py): not the model's misfit alone
-        piled = ds.catalog["warnings"].iloc[rows].fillna("").astype(str).str.contains("possible pile-up")
-        metrics["possible_pileup"] = ds.catalog["id"].iloc[rows][piled.to_numpy()].astype(str).tolist()
+        piled = ds.catalog["warnings"].iloc[rows].fillna("").astype(str).str.contains("possible pile-up").to_numpy()
+        others = dev[rows][~piled]
+        metrics["possible_pileup"] = {
+            "ids": ds.catalog["id"].iloc[rows][piled].astype(str).tolist(),
+            "deviance_per_bin_of_the_others": float(others.mean()) if len(others) else None}
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     if write:
         dest = RunFolder(out_dir) if out_dir is not None else run
         dest.create()
-        dev = deviance_per_bin(ds.spectra, predicted_counts(shapes, ds.spectra, ds.background, ds.weights),
-                               ds.weights)
         dest.write_reconstruction_csv(ds.catalog["id"], ds.catalog["counts"].to_numpy(), dev)
         dest.write_json(METRICS, metrics)
     return metrics

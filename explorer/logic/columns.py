@@ -66,9 +66,12 @@ KNOWN: dict[str, Column] = {
                                  "background or pile-up (real spectra)"),
     "background_above_10kev": Column("background counts above 10 keV", "ct", "phot.count;instr.background",
                                      "the background's scaled expectation at >= 10 keV (real spectra)"),
+    "expected_above_10kev": Column("expected counts above 10 keV", "ct", "phot.count",
+                                   "background + the source's own hardest (Gamma = 0) tail at >= 10 keV, "
+                                   "without pile-up (real spectra)"),
     "counts_per_frame": Column("counts per frame", "ct", "phot.count",
-                               "all counts x frame time / exposure; pile-up matters from about 0.1 for a point "
-                               "source (real spectra)"),
+                               "observed counts x frame time / exposure (under heavy pile-up a lower bound of the "
+                               "incident rate); pile-up matters from about 0.1 for a point source (real spectra)"),
     "warnings": Column("reader warnings", "", "meta.note", "what ingest noted reading the file, e.g. possible "
                        "pile-up (real spectra)"),
 }
