@@ -74,7 +74,7 @@ BAND = (0.5, 7.0)  # keV: component fractions are of the unabsorbed photons in t
 SOFT_EXCESS_KT = 0.12
 BBODY_KT_PRIOR = 0.25  # keV, centre of the weak prior for a lone blackbody
 FE_KALPHA_KEV = 6.4
-SCATTER_NH = 0.03  # 1e22 cm-2: the Galactic column the scattered light of an obscured AGN sees (3e20, high latitude)
+SCATTER_NH = 0.03  # 1e22 cm-2: the foreground column scattered light sees where the source has no nh_gal (3e20)
 
 
 @dataclass(frozen=True)
