@@ -56,12 +56,14 @@ def test_columns_read_as_words_with_units():
 
 
 def test_reader_notes_split_a_rows_warnings_with_pile_up_first():
-    """ingest joins a file's warnings with "; " (core/data/ingest.py); the pile-up note holds none itself."""
+    """ingest stores a file's warnings as one text (core.spectra.spectrum.join_warnings); the page takes them
+    apart again, whole, even where a warning held the separator itself."""
     from core.io.pileup import PileupSigns
+    from core.spectra.spectrum import join_warnings
 
     piled = PileupSigns(1129.0, 10.4, 47.5, 0.69).excess_warning()
-    row = pd.Series({"warnings": f"no ANCRFILE in the header; used source.arf; {piled}"})
-    assert columns.reader_notes(row) == [piled, "no ANCRFILE in the header", "used source.arf"]
+    row = pd.Series({"warnings": join_warnings(["no ANCRFILE; used source.arf", piled])})
+    assert columns.reader_notes(row) == [piled, "no ANCRFILE, used source.arf"]
     assert columns.reader_notes(pd.Series({"warnings": ""})) == []
     assert columns.reader_notes(pd.Series({"warnings": np.nan})) == []
     assert columns.reader_notes(pd.Series({"counts": 3})) == []  # simulated rows have no such column

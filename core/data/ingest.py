@@ -20,6 +20,7 @@ from core.data.dataset import write_dataset
 from core.data.responses import ResponseCollector
 from core.io.response import read_arf, read_rmf
 from core.spectra.energy import EnergyGrid
+from core.spectra.spectrum import join_warnings
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
@@ -147,7 +148,7 @@ def _row(spec, file_id: str) -> dict:
         "background_scale": m["background_scale"], "response_file": m["rmf_file"], "arf_file": m["arf_file"],
         **{k: m[k] for k in ("counts_above_10kev", "background_above_10kev", "expected_above_10kev",
                              "counts_per_frame")},
-        "warnings": "; ".join(spec.warnings),
+        "warnings": join_warnings(spec.warnings),
         **{f"area_{b}": a for b, a in spec.band_area.items()},
     }
 
@@ -202,7 +203,7 @@ class Batch:
         self.response_index.append(self.by_files[key])
         report.loaded.append(f)
         if spec.warnings:
-            report.warned[f] = "; ".join(spec.warnings)
+            report.warned[f] = join_warnings(spec.warnings)
 
 
 def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[Path, object]]:

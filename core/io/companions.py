@@ -67,7 +67,7 @@ def resolve(pha_path: Path, header, keyword: str, override: Path | None,
             guess = pha_path.with_name(pha_path.name.split(".")[0] + suffix)
             if guess.is_file():
                 if warnings is not None:
-                    warnings.append(f"no {keyword} in the header; used {guess.name} (same name as the spectrum)")
+                    warnings.append(f"no {keyword} in the header: used {guess.name} (same name as the spectrum)")
                 return guess, "same name as the spectrum"
         return None, f"no {keyword} keyword"
     found = beside(pha_path, keyword, str(name))

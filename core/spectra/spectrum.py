@@ -12,6 +12,20 @@ from core.spectra.hardness import RATIO_BANDS
 from core.spectra.hardness import hardness as net_hardness
 
 
+WARNINGS_SEPARATOR = "; "  # how a spectrum's warnings are stored as one text (catalog column, ingest report)
+
+
+def join_warnings(warnings: list[str]) -> str:
+    """The readers' warnings as one text that ``split_warnings`` takes apart again (a separator inside a
+    warning becomes ", ")."""
+    return WARNINGS_SEPARATOR.join(w.replace(WARNINGS_SEPARATOR, ", ") for w in warnings)
+
+
+def split_warnings(text: object) -> list[str]:
+    """The warnings of ``join_warnings``' text; none for an empty or missing (NaN) value."""
+    return [w.strip() for w in text.split(WARNINGS_SEPARATOR) if w.strip()] if isinstance(text, str) else []
+
+
 @dataclass
 class Spectrum:
     """An ACIS imaging spectrum on ``grid``.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.spectra.spectrum import split_warnings
+
 
 
 @dataclass(frozen=True)
@@ -141,9 +143,7 @@ def numeric_columns(sources: pd.DataFrame) -> list[str]:
 
 
 def reader_notes(row: pd.Series) -> list[str]:
-    """The readers' notes on one real spectrum (catalog ``warnings``, joined by "; " at ingest), pile-up first:
-    none for simulated rows or rows without notes."""
-    text = row.get("warnings", "")
-    notes = [n.strip() for n in str(text).split("; ")] if isinstance(text, str) else []
-    notes = [n for n in notes if n]
+    """The readers' notes on one real spectrum (catalog ``warnings``, ``core.spectra.spectrum.join_warnings``),
+    pile-up first: none for simulated rows or rows without notes."""
+    notes = split_warnings(row.get("warnings", ""))
     return sorted(notes, key=lambda n: not n.startswith("possible pile-up"))
