@@ -9,7 +9,7 @@ from core.errors import SpectrumError
 from core.io.fitsfile import header_value
 from core.io.keywords import as_float_or_nan
 from core.io.pha import PhaHDU, check_instrument
-from core.io.pileup import pileup_signs
+from core.io.pileup import flat_folded, pileup_signs
 from core.io.response import Arf, Rmf, check_pair
 from core.spectra.energy import EnergyGrid
 from core.spectra.hardness import band_areas
@@ -72,10 +72,9 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         scale = 0.0
         bkg = np.zeros(grid.n_bins)
     h = source.header
-    flat = rmf.redistribution.T @ (arf.specresp * (arf.energ_hi - arf.energ_lo))  # a Gamma = 0 source per channel
     piled = pileup_signs(source.counts, 0.5 * (rmf.e_min + rmf.e_max),
                          background.counts if background is not None else None, scale, h.get("TIMEDEL"),
-                         source.exposure, good=source.quality == 0, flat_folded=np.asarray(flat).ravel())
+                         source.exposure, good=source.quality == 0, flat_folded=flat_folded(arf, rmf))
     warnings.extend(piled.warnings())
     meta = {
         "instrument": str(header_value(h, "INSTRUME", "")),

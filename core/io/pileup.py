@@ -16,6 +16,8 @@ jdpileup in Sherpa; the Chandra POG, "pile-up"). Two signs need nothing but the 
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +55,7 @@ class PileupSigns:
         return (f"possible pile-up: {self.counts_above_10kev:.0f} counts above {MIRROR_CUTOFF_KEV:g} keV where "
                 f"{e:.1f} are expected without it ({bkg}, the source's own hardest tail "
                 f"{self.tail_above_10kev:.1f}){rate}: a plain ARF x RMF fold cannot reproduce a piled-up spectrum, "
-                f"a fit needs a pile-up model")  # no "; ": ingest joins a file's warnings with it
+                f"a fit needs a pile-up model")
 
     def rate_warning(self) -> str | None:
         """A milder note when the rate alone says pile-up is possible (and the counts above 10 keV do not)."""
@@ -89,3 +91,28 @@ def pileup_signs(counts: np.ndarray, channel_kev: np.ndarray, background_counts:
     frame = as_float_or_nan(timedel)
     rate = float(c.sum()) * frame / exposure if np.isfinite(frame) and frame > 0 and exposure > 0 else np.nan
     return PileupSigns(float(c[above].sum()), float(b[above].sum()) if b is not None else np.nan, tail, rate)
+
+
+_flat: OrderedDict[tuple[int, int], tuple[object, np.ndarray, np.ndarray]] = OrderedDict()
+_flat_lock = threading.Lock()  # the app reads uploads on several threads
+FLAT_ENTRIES = 16  # as core.io.response_cache.MAX_ENTRIES
+
+
+def flat_folded(arf, rmf) -> np.ndarray:
+    """A flat (Gamma = 0) photon spectrum through ``arf`` x ``rmf``, per channel (C,). Spectra that share their
+    response share its parsed arrays (``core.io.response_cache``), so the fold is kept per pair of arrays (a
+    sparse product over the whole RMF, ~0.3 ms, otherwise on every file that ingest reads)."""
+    key = (id(rmf.redistribution), id(arf.specresp))
+    with _flat_lock:
+        hit = _flat.get(key)
+        if hit is not None and hit[0] is rmf.redistribution and hit[1] is arf.specresp:  # ids are not reused:
+            _flat.move_to_end(key)  # the entry holds both objects
+            return hit[2]
+    flat = np.asarray(rmf.redistribution.T @ (arf.specresp * (arf.energ_hi - arf.energ_lo)), dtype=np.float64)
+    flat = flat.ravel()
+    flat.flags.writeable = False
+    with _flat_lock:
+        _flat[key] = (rmf.redistribution, arf.specresp, flat)
+        while len(_flat) > FLAT_ENTRIES:
+            _flat.popitem(last=False)
+    return flat
