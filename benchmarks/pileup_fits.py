@@ -28,6 +28,7 @@ from scipy.signal import fftconvolve
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.data.fetch import fetch  # noqa: E402
+from core.evaluation.measures import deviance_per_bin  # noqa: E402
 from core.io.response import read_arf  # noqa: E402
 from core.io.rmf import read_rmf  # noqa: E402
 from core.simulate.families import SCATTER_NH, bbody_photons, diskbb_photons  # noqa: E402
@@ -105,10 +106,8 @@ class PiledFit:
         return source + self.background
 
     def deviance(self, mu: np.ndarray) -> float:
-        c, mu = self.counts[self.band], np.maximum(mu[self.band], 1e-30)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            term = np.where(c > 0, c * np.log(np.where(c > 0, c, 1.0) / mu), 0.0) - (c - mu)
-        return 2.0 * float(term.sum()) / int(self.band.sum())
+        """Poisson deviance per channel in BAND (evaluate's measure, the band as the good channels)."""
+        return float(deviance_per_bin(self.counts[None], mu[None], self.band[None].astype(np.float64))[0])
 
 
 SPECS = {"tbabs*(po+bb)": ([-1.0, 1.0, 0.5], [(-3, 2), (-1, 4), (0.05, 3)]),
