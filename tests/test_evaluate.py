@@ -119,6 +119,11 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
             assert d["ci_low"] <= d["mean"] <= d["ci_high"] and isinstance(d["significant"], bool)
     assert saved["reconstruction"]["truth"]["kl_to_truth"] == pytest.approx(0.0, abs=1e-9)
     assert set(saved["spearman"]["z0"]) == {"hard_hm", "hard_hs", "hard_ms"}
+    for axis, row in saved["spearman"].items():
+        for ratio, rho in row.items():
+            low, high = saved["spearman_ci95"][axis][ratio]
+            assert low <= rho <= high and saved["spearman_n"][ratio] > 3
+    assert "Bonett-Wright" in format_table(m)
     assert set(saved["mutual_information"]) == {"P_intra", "P_inter"}
     assert len(saved["regression"]["log_nh"]["latent"]["r2_repeats"]) == 2
     assert saved["instrument"] == {}  # the tiny dataset has no response column

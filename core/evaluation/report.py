@@ -88,11 +88,30 @@ def format_table(m: dict[str, Any]) -> str:
         for t, r in m["regression"].items():
             lines.append(f"{t:<10}" + "".join(f"{r[n]['r2']:>13.3f} ±{r[n]['r2_std']:.3f}" for n in names if n in r))
     if m.get("spearman"):
-        mi_cols = list(m.get("mutual_information", {}))
-        lines += ["", f"Spearman of latent axes with hardness ratios ({m['split']})",
-                  f"{'axis':<6}" + "".join(f"{h:>9}" for h in HARDNESS_COLUMNS) + "".join(f"{'MI ' + c:>12}"
-                                                                                        for c in mi_cols)]
-        for axis, row in m["spearman"].items():
-            mi = "".join(f"{m['mutual_information'][c][axis]:>12.3f}" for c in mi_cols)
-            lines.append(f"{axis:<6}" + "".join(f"{row[h]:>9.3f}" for h in HARDNESS_COLUMNS) + mi)
+        lines += _spearman(m)
     return "\n".join(lines)
+
+
+def _spearman(m: dict[str, Any]) -> list[str]:
+    """Rank correlations of the latent axes with the hardness ratios, each with its 95% interval when
+    metrics.json has them (``spearman_ci95``; files written before it have the correlations alone)."""
+    mi_cols = list(m.get("mutual_information", {}))
+    ci, pairs = m.get("spearman_ci95") or {}, m.get("spearman_n") or {}
+    w = 22 if ci else 9
+    title = f"Spearman of latent axes with hardness ratios ({m['split']}"
+    if len(set(pairs.values())) == 1:
+        title += f", n = {next(iter(pairs.values()))}"
+    elif pairs:
+        title += ", " + ", ".join(f"{h} n = {pairs[h]}" for h in HARDNESS_COLUMNS if h in pairs)
+    lines = ["", title + ("; 95% intervals: Fisher z, Bonett-Wright variance)" if ci else ")"),
+             f"{'axis':<6}" + "".join(f"{h:>{w}}" for h in HARDNESS_COLUMNS) + "".join(f"{'MI ' + c:>12}"
+                                                                                for c in mi_cols)]
+    for axis, row in m["spearman"].items():
+        mi = "".join(f"{m['mutual_information'][c][axis]:>12.3f}" for c in mi_cols)
+        cells = []
+        for h in HARDNESS_COLUMNS:
+            lo_hi = (ci.get(axis) or {}).get(h)
+            cell = f"{row[h]:+.2f} [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else f"{row[h]:.3f}"
+            cells.append(f"{cell:>{w}}")
+        lines.append(f"{axis:<6}" + "".join(cells) + mi)
+    return lines

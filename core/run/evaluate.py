@@ -10,7 +10,9 @@ reconstruction.csv (paths are stable; docs/formats.md lists them).
   paired_differences and their corrected 95% intervals (core.evaluation.comparison).
 - instrument.response_balanced_accuracy (from the latent) and instrument.by_features.<features>.
 - regression.<target>.<features>.r2 (mean over repeats; r2_std): log N_H, Gamma, kT.
-- spearman.<axis>.<hardness ratio>; mutual_information.<variability column>.<axis>.
+- spearman.<axis>.<hardness ratio>, with spearman_ci95 (the same keys, [low, high]: Fisher z, Bonett-Wright
+  variance; core.evaluation.correlation) and spearman_n.<hardness ratio> (the pairs it rests on);
+  mutual_information.<variability column>.<axis>.
 - reconstruction.csv: id, counts, deviance_per_bin of every spectrum (the autoencoder's reconstruction).
 """
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 from sklearn.feature_selection import mutual_info_regression
 
 from core.data.dataset import Dataset, load_dataset
@@ -29,6 +30,7 @@ from core.evaluation import features as feature_sets
 from core.evaluation.baselines import SHAPE_FLOOR, MeanShape, PCAShapes, choose_floor
 from core.evaluation.classification import N_TREES
 from core.evaluation.comparison import classification_measures, instrument_measures, regression_measures
+from core.evaluation.correlation import rank_correlation
 from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
 from core.evaluation.report import format_table  # noqa: F401  (the command prints it)
 from core.run.encode import counts_shapes, dataset_instrument, encode_spectra
@@ -100,11 +102,13 @@ def interpretation_measures(latent: np.ndarray, hardness: np.ndarray, catalog: A
                             seed: int = 0) -> dict[str, Any]:
     z, hr = latent[rows], hardness[rows]
     spear: dict[str, dict[str, float]] = {}
+    interval: dict[str, dict[str, list[float]]] = {}
+    pairs: dict[str, int] = {}
     for a in range(z.shape[1]):
-        spear[f"z{a}"] = {}
+        spear[f"z{a}"], interval[f"z{a}"] = {}, {}
         for j, name in enumerate(HARDNESS_COLUMNS):
-            ok = np.isfinite(hr[:, j])
-            spear[f"z{a}"][name] = float(spearmanr(z[ok, a], hr[ok, j]).statistic) if ok.sum() > 2 else float("nan")
+            rc = rank_correlation(z[:, a], hr[:, j])
+            spear[f"z{a}"][name], interval[f"z{a}"][name], pairs[name] = rc.rho, [rc.low, rc.high], rc.n
     mi: dict[str, dict[str, float]] = {}
     for col in VARIABILITY_COLUMNS:
         if col in catalog.columns:
@@ -113,7 +117,7 @@ def interpretation_measures(latent: np.ndarray, hardness: np.ndarray, catalog: A
             if ok.sum() > 10:
                 vals = mutual_info_regression(z[ok], v[ok], random_state=seed)
                 mi[col] = {f"z{a}": float(x) for a, x in enumerate(vals)}
-    return {"spearman": spear, "mutual_information": mi}
+    return {"spearman": spear, "spearman_ci95": interval, "spearman_n": pairs, "mutual_information": mi}
 
 
 def fit_baseline(ds: Dataset, train: np.ndarray, val: np.ndarray) -> tuple[PCAShapes | None, dict[str, Any] | None]:

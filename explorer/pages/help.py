@@ -55,15 +55,19 @@ the spectrum (the red "reconstruction" line). Sources with similar spectral shap
 """)
 
 st.markdown("### 4. What each latent axis tends to track")
-table, where = interpret.spearman_table(run.metrics, run.sources, run.latent_columns)
+table = interpret.spearman_table(run.metrics, run.sources, run.latent_columns)
 if table.empty:
     st.caption("This run has no correlations yet (`python -m core evaluate`).")
 else:
-    st.caption(f"Spearman rank correlation of each axis with each hardness ratio, {where}. +1: the axis grows "
-               "exactly as the ratio does; 0: no monotonic link. Read from the run when this page opens, so it "
-               "describes the run chosen in the sidebar" + (" (simulated spectra)." if run.simulated else "."))
-    left, right = st.columns([1, 1.4])
-    left.dataframe(table.round(3), width="stretch")
+    interval = ("Each reading gives the 95% interval of its correlation; where it includes 0 the data do not show "
+                "a link. " if table.low is not None else
+                "This metrics.json predates the intervals: run `python -m core evaluate` again to get them. ")
+    st.caption(f"Spearman rank correlation of each axis with each hardness ratio, {table.where}. +1: the axis "
+               "grows exactly as the ratio does; 0: no monotonic link. " + interval + "Read from the run when this "
+               "page opens, so it describes the run chosen in the sidebar"
+               + (" (simulated spectra)." if run.simulated else "."))
+    left, right = st.columns([1, 1.6])
+    left.dataframe(table.rho.round(3), width="stretch")
     right.dataframe(interpret.tracks(table), hide_index=True, width="stretch")
 
 st.markdown("""
