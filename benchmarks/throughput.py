@@ -3,7 +3,9 @@ to the machine's plain matrix-multiply speed (both measured in the same run).
 
     .venv/bin/python benchmarks/throughput.py [--data datasets/demo] [--seconds 5] [--json out.json]
 
-Throughput is spectra per second (training: forward + backward + AdamW step at the default batch size;
+Throughput is spectra per second (training: ``core.run.train.training_step`` as ``train`` takes it with the
+default TrainConfig: count thinning, response perturbation, the loss with its MMD and response-adversary terms,
+backward, clipping and the AdamW step, at the default batch size;
 encoding: forward of the encoder only, in encode's batches of 8192, no gradients). The encoder is measured at
 1 and 2 torch threads (``--encode-threads``), by the model's torch layers (``model.encode``), by the inference
 path that ``encode`` uses (``core.model.inference.EncoderInference``) and by that path with every token through
@@ -41,13 +43,13 @@ from core.model.inference import EncoderInference  # noqa: E402
 from core.model.instrument import Instrument  # noqa: E402
 from core.model.likelihood import ml_source_counts  # noqa: E402
 from core.run.encode import ENCODE_BATCH  # noqa: E402
-from core.run.train import TrainConfig  # noqa: E402
+from core.run.train import TrainConfig, optimisers, training_step  # noqa: E402
 
 
 def spectra(data: str | None, n: int, model: SpectrumAutoencoder,
-            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, Instrument, torch.Tensor]:
-    """(counts, background) (n, B), an Instrument and each spectrum's response index: from a dataset folder when
-    given (its responses.npz), else Poisson draws of ~300 counts and four random responses."""
+            seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, Instrument, torch.Tensor]:
+    """(counts, background, channel weights) (n, B), an Instrument and each spectrum's response index: from a
+    dataset folder when given (its responses.npz), else Poisson draws of ~300 counts and four random responses."""
     n_bins, pe, ce = model.config.n_bins, model.photon_edges.numpy(), model.energy_edges.numpy()
     rng = np.random.default_rng(seed)
     if data:
@@ -55,19 +57,20 @@ def spectra(data: str | None, n: int, model: SpectrumAutoencoder,
 
         ds = load_dataset(Path(data))
         idx = rng.choice(len(ds.catalog), size=n, replace=n > len(ds.catalog))
-        if ds.responses is not None:
-            inst = Instrument.from_responses(ds.responses)
-            return (torch.tensor(np.array(ds.spectra[idx])), torch.tensor(np.array(ds.background[idx])), inst,
-                    torch.as_tensor(ds.responses.index[idx], dtype=torch.long))
         counts, bkg = torch.tensor(np.array(ds.spectra[idx])), torch.tensor(np.array(ds.background[idx]))
+        weights = torch.tensor(np.asarray(ds.bin_weights()[idx], dtype=np.float32))
+        if ds.responses is not None:
+            return (counts, bkg, weights, Instrument.from_responses(ds.responses),
+                    torch.as_tensor(ds.responses.index[idx], dtype=torch.long))
     else:
         g = torch.Generator().manual_seed(seed)
         shape = torch.rand(n, n_bins, generator=g) ** 2
         shape /= shape.sum(dim=1, keepdim=True)
         bkg = torch.full((n, n_bins), 0.2)
         counts = torch.poisson(shape * 300 + bkg, generator=g)
+        weights = torch.ones(n, n_bins)
     inst = Instrument(rng.random((4, len(pe) - 1, len(ce) - 1)).astype(np.float32) / n_bins, pe, ce)
-    return counts, bkg, inst, torch.as_tensor(rng.integers(0, 4, n), dtype=torch.long)
+    return counts, bkg, weights, inst, torch.as_tensor(rng.integers(0, 4, n), dtype=torch.long)
 
 
 def timed(fn, seconds: float) -> tuple[int, float]:
@@ -101,17 +104,17 @@ def main() -> None:
     torch.manual_seed(0)
     mc, tc = ModelConfig(), TrainConfig()
     model = SpectrumAutoencoder(mc)
-    counts, bkg, inst, index = spectra(args.data, 8192, model)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr)
+    counts, bkg, weights, inst, index = spectra(args.data, 8192, model)
+    opt, adversary, adversary_opt = optimisers(model, tc, inst)
+    gen = np.random.default_rng(0)
     pos = [0]
 
     def train_step() -> int:
+        """train's own step, the adversary at its full strength (as after the ramp)."""
         i = pos[0] = (pos[0] + tc.batch_size) % (len(counts) - tc.batch_size)
         sl = slice(i, i + tc.batch_size)
-        loss = model.loss(counts[sl], bkg[sl], None, None, inst, index[sl])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        training_step(model, opt, (counts[sl], bkg[sl], weights[sl], index[sl]), tc, gen, inst, adversary,
+                      tc.adversary_weight, adversary_opt)
         return tc.batch_size
 
     load_before = os.getloadavg()[0]
@@ -140,7 +143,8 @@ def main() -> None:
     }
     print(f"load average {load_before:.2f} before, {out['load_average_after']:.2f} after, {out['cpu_count']} CPUs "
           f"(a shared CPU gives lower numbers)")
-    print(f"training   {out['train_spectra_per_s']:>10.0f} spectra/s  (batch {tc.batch_size}, forward+backward+step, "
+    print(f"training   {out['train_spectra_per_s']:>10.0f} spectra/s  (batch {tc.batch_size}, train's step: thinning, "
+          f"response perturbation, loss with MMD and adversary, backward, AdamW; "
           f"{out['torch_threads_training']} torch thread(s))")
     print(f"folding    {out['fold_and_normalise_spectra_per_s']:>10.0f} spectra/s  (fold through {inst.n_responses} "
           f"responses + ML source counts, forward only): {100 * out['fold_share_of_training_step']:.1f}% of a "

@@ -82,6 +82,38 @@ def split_tensors(ds: Dataset, split: str, min_counts: int, device: torch.device
     return tuple(torch.from_numpy(a).to(device) for a in arrays)
 
 
+def optimisers(model: SpectrumAutoencoder, tc: TrainConfig, instrument: Instrument) -> tuple[
+        torch.optim.Optimizer, ResponseAdversary | None, torch.optim.Optimizer | None]:
+    """(the model's AdamW, the response adversary or None, the adversary's own optimiser or None) as ``tc`` asks:
+    the adversary (core.model.adversary) only for a folding model seeing more than one response; it is trained
+    here and never saved with the model."""
+    mc = model.config
+    device = next(model.parameters()).device
+    adversary = None
+    if tc.adversary_weight > 0 and mc.folds and instrument.n_responses > 1:
+        adversary = ResponseAdversary(mc.latent_dim, instrument.n_responses, tc.adversary_hidden).to(device)
+    own_opt = adversary is not None and tc.adversary_steps > 0  # the classifier's own optimiser, constant lr
+    adv_opt = torch.optim.Adam(adversary.parameters(), lr=tc.adversary_lr) if own_opt else None
+    params = list(model.parameters()) + ([] if adversary is None or own_opt else list(adversary.parameters()))
+    return torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay), adversary, adv_opt
+
+
+def training_step(model: SpectrumAutoencoder, opt: torch.optim.Optimizer, batch: tuple[torch.Tensor, ...],
+                  tc: TrainConfig, gen: np.random.Generator, instrument: Instrument,
+                  adversary: ResponseAdversary | None, strength: float,
+                  adversary_opt: torch.optim.Optimizer | None) -> float:
+    """One optimisation step on ``batch`` (counts, background, weights, response index): the batch's loss with
+    every term ``tc`` asks for, backward, gradient clipping, the optimiser's step. Returns the loss."""
+    loss = batch_loss(model, *batch, tc, gen, instrument, adversary=adversary, strength=strength,
+                      adversary_opt=adversary_opt)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if tc.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    opt.step()
+    return float(loss.detach())
+
+
 def _state_bytes(obj: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)
@@ -141,13 +173,7 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
     val_data = split_tensors(ds, "val", tc.min_counts, device, resp_index)
     if mc.folds:  # the response a latent is decoded through when no spectrum gives one (latent traversal)
         model.reference_matrix.copy_(instrument.mean_matrix(train_data[3]))
-    adversary = None  # the response adversary (core.model.adversary): trained here, never saved with the model
-    if tc.adversary_weight > 0 and mc.folds and instrument.n_responses > 1:
-        adversary = ResponseAdversary(mc.latent_dim, instrument.n_responses, tc.adversary_hidden).to(device)
-    own_opt = adversary is not None and tc.adversary_steps > 0  # the classifier's own optimiser, constant lr
-    adv_opt = torch.optim.Adam(adversary.parameters(), lr=tc.adversary_lr) if own_opt else None
-    params = list(model.parameters()) + ([] if adversary is None or own_opt else list(adversary.parameters()))
-    opt = torch.optim.AdamW(params, lr=tc.lr, weight_decay=tc.weight_decay)
+    opt, adversary, adv_opt = optimisers(model, tc, instrument)
     history: list[dict[str, float]] = []
     start_epoch, best_val, best_epoch = 0, math.inf, -1
     if ckpt is not None:
@@ -187,14 +213,8 @@ def train(data_dir: Path, run_dir: Path, model_config: ModelConfig | None = None
                 idx = order[step * tc.batch_size:(step + 1) * tc.batch_size]
                 done_frac = (epoch * steps_per_epoch + step) / (tc.max_epochs * steps_per_epoch)
                 strength = tc.adversary_weight * ramp(done_frac)
-                loss = batch_loss(model, *(t[idx] for t in train_data), tc, split_gen, instrument,
-                                  adversary=adversary, strength=strength, adversary_opt=adv_opt)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if tc.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-                opt.step()
-                total += float(loss.detach()) * len(idx)
+                total += training_step(model, opt, tuple(t[idx] for t in train_data), tc, split_gen, instrument,
+                                       adversary, strength, adv_opt) * len(idx)
             val = evaluate_loss(model, val_data, 4 * tc.batch_size, tc, instrument)
             row = {"epoch": epoch + 1, "train_loss": total / n_train, "val_loss": val, "lr": lr,
                    "seconds": time.perf_counter() - t0}
