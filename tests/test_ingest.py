@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -249,3 +250,15 @@ def test_existing_dataset_needs_overwrite(real_data, run_core, tmp_path):
     replaced = run_core("ingest", real_data / "spectra/obs2.pi", "--out", out, "--overwrite")
     assert replaced.returncode == 0
     assert list(load_dataset(out).catalog["id"]) == ["obs2"]
+
+
+def test_a_spectrum_without_its_responses_gets_a_hint_naming_it(real_data, run_core, tmp_path):
+    """9774.pi copied alone: its ARF/RMF are not beside it; the console names the file and the command to use."""
+    lone = tmp_path / "alone"
+    lone.mkdir()
+    shutil.copy(real_data / "spectra/9774.pi", lone / "9774.pi")
+    result = run_core("ingest", lone / "9774.pi", real_data / "spectra/obs1.pi", "--out", tmp_path / "ds")
+    assert result.returncode == 2, result.stdout + result.stderr  # some loaded, some rejected
+    hint = result.stdout.split("REJECTED", 1)[1]
+    assert "9774.pi: the response files were not found; ingest it on its own with --arf/--rmf" in hint
+    assert f"python -m core ingest {lone / '9774.pi'} --arf ARF --rmf RMF --out {tmp_path / 'ds'}" in hint

@@ -5,6 +5,7 @@ Exit status: 0 all spectra loaded, 2 some rejected (the rest are written), 1 not
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 from core.spectra.energy import EnergyGrid
@@ -42,8 +43,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"REJECTED  {path}: {reason}")
     for path, note in report.warned.items():
         print(f"warning   {path}: {note}")
-    if any("give them explicitly" in r or "give it explicitly" in r for _, r in report.rejected):
-        print("a spectrum whose ARF/RMF are not beside it: give them with --arf/--rmf (one spectrum at a time)")
+    hint = companion_hint([p for p, r in report.rejected if "give them explicitly" in r or "give it explicitly" in r],
+                          args.out)
+    if hint:
+        print(hint)
     report_path = args.report or default_report_path(args.out)
     if report.loaded:
         print(f"wrote {len(report.loaded)} spectr{'um' if len(report.loaded) == 1 else 'a'} to {args.out} "
@@ -52,3 +55,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"nothing could be written: all {len(report.rejected)} spectra were rejected; report: {report_path}")
     return report.exit_status
+
+
+def companion_hint(paths: list[str], out: Path) -> str:
+    """What to type for spectra rejected because their ARF/RMF were not found: the files by name and the
+    command for the first (--arf/--rmf take one spectrum at a time). Empty when there are none."""
+    if not paths:
+        return ""
+    names = ", ".join(Path(p).name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+    each = "it" if len(paths) == 1 else "each of them"
+    return (f"{names}: the response files were not found; ingest {each} on its own with --arf/--rmf, e.g.\n"
+            f"  python -m core ingest {shlex.quote(str(paths[0]))} --arf ARF --rmf RMF --out {shlex.quote(str(out))}")

@@ -43,7 +43,7 @@ def rank_correlation(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> RankC
     if n < MIN_PAIRS or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
         return RankCorrelation(float("nan"), float("nan"), float("nan"), n)
     rho = float(spearmanr(x[ok], y[ok]).statistic)
-    if abs(rho) >= 1.0 - 1e-12:  # perfectly monotonic (to rounding): atanh is infinite and the variance formula says nothing
+    if abs(rho) >= 1.0 - 1e-12:  # monotonic (to rounding): atanh is infinite, the variance formula says nothing
         return RankCorrelation(rho, float("nan"), float("nan"), n)
     half = norm.ppf(0.5 + level / 2) * math.sqrt((1.0 + rho * rho / 2.0) / (n - 3))
     z = math.atanh(rho)
