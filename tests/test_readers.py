@@ -224,3 +224,24 @@ def test_hardness_matches_band_sums(real_data):
     assert hr["hard_hm"] == pytest.approx((net["h"] - net["m"]) / (net["h"] + net["m"]))
     assert hr["hard_hs"] == pytest.approx((net["h"] - net["s"]) / (net["h"] + net["s"]))
     assert hr["hard_ms"] == pytest.approx((net["m"] - net["s"]) / (net["m"] + net["s"]))
+
+
+def test_ingest_sorts_by_the_readers_rule_for_the_spectrum_table(tmp_path):
+    """Two tables, one classed SPECTRUM by HDUCLAS1 (lower case, padded) and one only named SPECTRUM: the readers
+    and ingest's header-only sorting both take the classed one (core.io.fitsfile.matching_tables), so ingest
+    follows that table's BACKFILE, not the other's."""
+    from core.data.ingest import peek_chunk
+    from core.io.fitsfile import find_hdus
+
+    def table(backfile: str, **cards: str) -> fits.BinTableHDU:
+        hdu = fits.BinTableHDU.from_columns([fits.Column("CHANNEL", "J", array=np.arange(4)),
+                                             fits.Column("COUNTS", "J", array=np.ones(4, int))])
+        hdu.header.update({"BACKFILE": backfile, **cards})
+        return hdu
+
+    path = tmp_path / "two.pi"
+    fits.HDUList([fits.PrimaryHDU(), table("named.pi", EXTNAME="SPECTRUM"),
+                  table("classed.pi", EXTNAME="OTHER", HDUCLAS1="spectrum ")]).writeto(path)
+    with fits.open(path) as hdul:
+        assert [h.name for h in find_hdus(hdul, "SPECTRUM", "SPECTRUM")] == ["OTHER"]
+    assert peek_chunk([path]) == [("spectrum", "classed.pi")]

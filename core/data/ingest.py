@@ -24,7 +24,7 @@ from core.spectra.spectrum import join_warnings
 from core.errors import SpectrumError, XLEError
 from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
-from core.io.fitsfile import is_none_name
+from core.io.fitsfile import is_none_name, matching_tables
 from core.data.partition import splits_of
 from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, close_shared_workers, shared_worker
 from core.parallel import dask_client, iter_chunks, run_chunks
@@ -95,9 +95,8 @@ def _peek(path: Path) -> tuple[str, str | None]:
         return "arf", None
     if "EBOUNDS" in names or "RSP_MATRIX" in classes:
         return "rmf", None
-    tables = [h for h in headers[1:] if str(h.get("XTENSION", "")).upper() == "BINTABLE"]
-    spectra = ([h for h in tables if str(h.get("HDUCLAS1", "")).upper() == "SPECTRUM"]
-               or [h for h in tables if str(h.get("EXTNAME", "")).upper() == "SPECTRUM"])
+    tables = [h for h in headers[1:] if str(h.get("XTENSION", "")).strip().upper() == "BINTABLE"]
+    spectra = [tables[i] for i in matching_tables(tables, "SPECTRUM", "SPECTRUM")]
     if len(spectra) == 1 and str(spectra[0].get("HDUCLAS2", "")).upper() == "BKG":
         return "background", None
     backfile = spectra[0].get("BACKFILE") if len(spectra) == 1 else None

@@ -8,8 +8,9 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from astropy.io import fits
 
@@ -64,11 +65,20 @@ def read_table(path: Path, hdu: fits.BinTableHDU, raw: tuple[str, ...] = ()) -> 
     return data
 
 
+def matching_tables(headers: Sequence[Mapping[str, Any]], hduclas1: str, extname: str) -> list[int]:
+    """Which of these binary tables' headers have HDUCLAS1 ``hduclas1`` (or, when none has, EXTNAME ``extname``):
+    their positions. The one rule for both the readers (``find_hdus``) and ingest's header-only sorting."""
+    def card(h: Mapping[str, Any], key: str) -> str:
+        return str(h.get(key, "")).strip().upper()
+
+    found = [i for i, h in enumerate(headers) if card(h, "HDUCLAS1") == hduclas1]
+    return found or [i for i, h in enumerate(headers) if card(h, "EXTNAME") == extname]
+
+
 def find_hdus(hdul: fits.HDUList, hduclas1: str, extname: str) -> list[fits.BinTableHDU]:
     """Binary-table HDUs whose HDUCLAS1 (or, failing that, EXTNAME) matches."""
     tables = [h for h in hdul[1:] if isinstance(h, fits.BinTableHDU)]
-    found = [h for h in tables if str(h.header.get("HDUCLAS1", "")).strip().upper() == hduclas1]
-    return found or [h for h in tables if str(h.name).upper() == extname]
+    return [tables[i] for i in matching_tables([h.header for h in tables], hduclas1, extname)]
 
 
 def header_value(header: fits.Header, key: str, default=None):
