@@ -47,8 +47,10 @@ def test_no_interval_where_the_data_cannot_give_one():
     assert math.isnan(flat.rho) and flat.n == 5 and not flat.excludes_zero
     perfect = rank_correlation([1, 2, 3, 4, 5], [1, 4, 9, 16, 25])
     assert perfect.rho == pytest.approx(1.0) and math.isnan(perfect.high) and not perfect.excludes_zero
-    with pytest.raises(ValueError, match="differ in shape"):
+    with pytest.raises(ValueError, match="1-D of one length"):
         rank_correlation([1, 2, 3, 4], [1, 2, 3])
+    with pytest.raises(ValueError, match="1-D"):
+        rank_correlation(np.ones((3, 2)), np.ones((3, 2)))
 
 
 def test_ten_spectra_with_rho_0_6_do_not_exclude_zero():
@@ -57,3 +59,16 @@ def test_ten_spectra_with_rho_0_6_do_not_exclude_zero():
     rc = rank_correlation(x, y)
     assert rc.rho == pytest.approx(0.636, abs=1e-3) and rc.n == 10
     assert rc.low < 0 < rc.high and not rc.excludes_zero
+
+
+def test_the_report_prints_intervals_only_where_they_exist():
+    from core.evaluation.report import _spearman
+
+    m = {"split": "all", "spearman": {"z0": {"hard_hm": 1.0, "hard_hs": 0.5, "hard_ms": float("nan")}},
+         "spearman_ci95": {"z0": {"hard_hm": [float("nan")] * 2, "hard_hs": [0.1, 0.8],
+                                  "hard_ms": [float("nan")] * 2}},
+         "spearman_n": {"hard_hm": 20, "hard_hs": 20, "hard_ms": 3}}
+    lines = _spearman(m)
+    row = lines[-1].split()
+    assert row[:2] == ["z0", "1.000"] and "+0.50 [+0.10, +0.80]" in lines[-1] and row[-1] == "nan"
+    assert "hard_ms n = 3" in lines[1]

@@ -252,13 +252,35 @@ def test_existing_dataset_needs_overwrite(real_data, run_core, tmp_path):
     assert list(load_dataset(out).catalog["id"]) == ["obs2"]
 
 
-def test_a_spectrum_without_its_responses_gets_a_hint_naming_it(real_data, run_core, tmp_path):
-    """9774.pi copied alone: its ARF/RMF are not beside it; the console names the file and the command to use."""
+def test_a_spectrum_without_its_responses_gets_a_hint_that_works(real_data, run_core, tmp_path):
+    """9774.pi copied alone: its ARF/RMF are not beside it. The console names the file and prints a command; run
+    as printed (with the real ARF/RMF put in), it ingests the spectrum into a dataset of its own, since the first
+    run wrote its --out."""
     lone = tmp_path / "alone"
     lone.mkdir()
     shutil.copy(real_data / "spectra/9774.pi", lone / "9774.pi")
-    result = run_core("ingest", lone / "9774.pi", real_data / "spectra/obs1.pi", "--out", tmp_path / "ds")
+    out = tmp_path / "ds"
+    result = run_core("ingest", lone / "9774.pi", real_data / "spectra/obs1.pi", "--out", out)
     assert result.returncode == 2, result.stdout + result.stderr  # some loaded, some rejected
     hint = result.stdout.split("REJECTED", 1)[1]
-    assert "9774.pi: the response files were not found; ingest it on its own with --arf/--rmf" in hint
-    assert f"python -m core ingest {lone / '9774.pi'} --arf ARF --rmf RMF --out {tmp_path / 'ds'}" in hint
+    assert f"{lone / '9774.pi'}: the response files were not found; ingest it on its own with --arf/--rmf" in hint
+    command = next(line for line in hint.splitlines() if line.startswith("  python -m core ingest "))
+    assert command == f"  python -m core ingest {lone / '9774.pi'} --arf ARF --rmf RMF --out {tmp_path / 'ds-9774'}"
+    args = command.split()[4:]
+    args[args.index("ARF")] = str(real_data / "spectra/9774.arf")
+    args[args.index("RMF")] = str(real_data / "spectra/9774.rmf")
+    again = run_core("ingest", *args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert list(load_dataset(tmp_path / "ds-9774").catalog["id"]) == ["9774"]
+    assert list(load_dataset(out).catalog["id"]) == ["obs1"]  # the first dataset is untouched
+
+
+def test_the_hint_asks_only_for_what_is_missing():
+    from core.commands.ingest_cmd import companion_hint
+
+    rejected = [(Path("/d/a b.pi"), "needs its RMF: RESPFILE = a.rmf (not next to the file); give it explicitly"),
+                (Path("/d/c.pi"), "not a spectrum")]
+    hint = companion_hint(rejected, Path("/out/ds"), wrote=False)
+    assert hint.splitlines()[1] == "  python -m core ingest '/d/a b.pi' --rmf RMF --out /out/ds"
+    assert "with --rmf, e.g." in hint and "c.pi" not in hint
+    assert companion_hint(rejected[1:], Path("/out/ds"), wrote=True) == ""

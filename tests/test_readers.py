@@ -227,7 +227,7 @@ def test_hardness_matches_band_sums(real_data):
 
 
 def test_ingest_sorts_by_the_readers_rule_for_the_spectrum_table(tmp_path):
-    """Two tables, one classed SPECTRUM by HDUCLAS1 (lower case, padded) and one only named SPECTRUM: the readers
+    """Two tables, one classed SPECTRUM by HDUCLAS1 (lower case, leading blanks) and one only named SPECTRUM: the readers
     and ingest's header-only sorting both take the classed one (core.io.fitsfile.matching_tables), so ingest
     follows that table's BACKFILE, not the other's."""
     from core.data.ingest import peek_chunk
@@ -241,7 +241,7 @@ def test_ingest_sorts_by_the_readers_rule_for_the_spectrum_table(tmp_path):
 
     path = tmp_path / "two.pi"
     fits.HDUList([fits.PrimaryHDU(), table("named.pi", EXTNAME="SPECTRUM"),
-                  table("classed.pi", EXTNAME="OTHER", HDUCLAS1="spectrum ")]).writeto(path)
+                  table("classed.pi", EXTNAME="OTHER", HDUCLAS1="  spectrum")]).writeto(path)
     with fits.open(path) as hdul:
         assert [h.name for h in find_hdus(hdul, "SPECTRUM", "SPECTRUM")] == ["OTHER"]
     assert peek_chunk([path]) == [("spectrum", "classed.pi")]

@@ -81,30 +81,40 @@ def test_votable_export_carries_units_ucds_and_the_simulated_flag():
 def test_latent_axes_are_read_from_metrics_or_computed():
     metrics = {"split": "test", "spearman": {"z0": {"hard_hm": 0.1, "hard_hs": -0.8, "hard_ms": 0.05},
                                              "z1": {"hard_hm": 0.05, "hard_hs": 0.1, "hard_ms": -0.02}}}
-    table = interpret.spearman_table(metrics)  # a metrics.json from before the intervals
-    assert "metrics.json" in table.where and table.rho.loc["z0", "hard_hs"] == -0.8 and table.low is None
+    table = interpret.spearman_table(metrics)  # a metrics.json from before spearman_n: no intervals
+    assert "metrics.json" in table.where and table.rho.loc["z0", "hard_hs"] == -0.8 and table.n == {}
     reading = interpret.tracks(table).set_index("axis")
     assert "strongly" in reading.loc["z0", "reading"] and "softer" in reading.loc["z0", "reading"]
-    assert "no clear link" in reading.loc["z1", "reading"] and reading.loc["z0", "95% interval"] == ""
+    assert "no clear link" in reading.loc["z1", "reading"] and reading.loc["z0", "interval"] == ""
     rng = np.random.default_rng(1)
     s = pd.DataFrame({"z0": rng.normal(size=50)})
     s["hard_hm"], s["hard_hs"], s["hard_ms"] = s["z0"], -s["z0"], rng.normal(size=50)
+    s.loc[3, "hard_ms"] = np.nan
     table = interpret.spearman_table({}, s, ["z0"])
     assert table.where.startswith("computed") and abs(table.rho.loc["z0", "hard_hm"] - 1.0) < 1e-12
-    assert table.n == {"hard_hm": 50, "hard_hs": 50, "hard_ms": 50}
-    assert table.low.loc["z0", "hard_ms"] < table.rho.loc["z0", "hard_ms"] < table.high.loc["z0", "hard_ms"]
+    assert table.n == {"hard_hm": 50, "hard_hs": 50, "hard_ms": 49}
 
 
-def test_a_correlation_whose_interval_includes_zero_is_not_read_as_a_link():
-    """rho = -0.6 on ten spectra reads 'strongly' by size alone; its interval includes 0, and the reading says so.
-    The same rho on a thousand spectra is a link."""
-    def metrics(n: int, low: float, high: float) -> dict:
-        return {"split": "all", "spearman": {"z0": {"hard_hm": 0.1, "hard_hs": -0.6, "hard_ms": 0.0}},
-                "spearman_ci95": {"z0": {"hard_hm": [-0.5, 0.6], "hard_hs": [low, high], "hard_ms": [-0.6, 0.6]}},
-                "spearman_n": {"hard_hm": n, "hard_hs": n, "hard_ms": n}}
+def _one_axis(rho: float, n: int, axes: int = 8) -> pd.Series:
+    """The reading of axis z0 (rho with hard_hs) in a table of ``axes`` axes x 3 ratios on n sources."""
+    sp = {f"z{a}": {"hard_hm": 0.0, "hard_hs": rho if a == 0 else 0.0, "hard_ms": 0.0} for a in range(axes)}
+    table = interpret.spearman_table({"split": "all", "spearman": sp,
+                                      "spearman_n": {"hard_hm": n, "hard_hs": n, "hard_ms": n}})
+    return interpret.tracks(table).set_index("axis").loc["z0"]
 
-    few = interpret.tracks(interpret.spearman_table(metrics(10, -0.89, 0.08))).set_index("axis")
-    assert "includes 0" in few.loc["z0", "reading"] and "10 sources" in few.loc["z0", "reading"]
-    assert "strongly" not in few.loc["z0", "reading"] and few.loc["z0", "95% interval"] == "-0.89 to +0.08"
-    many = interpret.tracks(interpret.spearman_table(metrics(1000, -0.64, -0.56))).set_index("axis")
-    assert "strongly tracks" in many.loc["z0", "reading"]
+
+def test_a_reading_holds_for_the_whole_table_not_one_cell():
+    """rho = -0.45 on 30 sources excludes 0 at 95% for one cell (-0.70 to -0.11), but a table of 8 axes x 3 ratios
+    reads every cell at 1 - 0.05/24: its interval includes 0 and the reading says so. On a thousand sources the
+    same rho is a link; a perfect order on 5 sources has no interval and is not read as one."""
+    from core.evaluation.correlation import interval
+
+    assert interval(-0.45, 30)[1] < 0
+    few = _one_axis(-0.45, 30)
+    assert "not shown by these data" in few["reading"] and "30 sources" in few["reading"]
+    low, high = (float(x) for x in few["interval"].split(" to "))
+    assert low < -0.7 and high > 0
+    assert "strongly" not in few["reading"] and "somewhat" not in few["reading"]
+    assert "somewhat tracks" in _one_axis(-0.45, 1000)["reading"]
+    perfect = _one_axis(1.0, 5)
+    assert "on 5 sources only: cannot tell" in perfect["reading"] and perfect["interval"] == ""

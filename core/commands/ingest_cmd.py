@@ -5,6 +5,7 @@ Exit status: 0 all spectra loaded, 2 some rejected (the rest are written), 1 not
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 from pathlib import Path
 
@@ -43,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"REJECTED  {path}: {reason}")
     for path, note in report.warned.items():
         print(f"warning   {path}: {note}")
-    hint = companion_hint([p for p, r in report.rejected if "give them explicitly" in r or "give it explicitly" in r],
-                          args.out)
+    hint = companion_hint(report.rejected, args.out, bool(report.loaded))
     if hint:
         print(hint)
     report_path = args.report or default_report_path(args.out)
@@ -57,12 +57,22 @@ def run(args: argparse.Namespace) -> int:
     return report.exit_status
 
 
-def companion_hint(paths: list[str], out: Path) -> str:
-    """What to type for spectra rejected because their ARF/RMF were not found: the files by name and the
-    command for the first (--arf/--rmf take one spectrum at a time). Empty when there are none."""
-    if not paths:
+def companion_hint(rejected: list[tuple[Path, str]], out: Path, wrote: bool) -> str:
+    """What to type for spectra rejected because their ARF and/or RMF were not found: the files by name and the
+    command for the first, with the options for what it lacks (--arf/--rmf take one spectrum at a time). When
+    this run wrote ``out``, the command writes a dataset of its own beside it (a dataset is written whole, never
+    added to). Empty when there are none."""
+    lacking = [(Path(p), re.search(r"needs its (.+?):", r)) for p, r in rejected
+               if "give them explicitly" in r or "give it explicitly" in r]
+    if not lacking:
         return ""
-    names = ", ".join(Path(p).name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-    each = "it" if len(paths) == 1 else "each of them"
-    return (f"{names}: the response files were not found; ingest {each} on its own with --arf/--rmf, e.g.\n"
-            f"  python -m core ingest {shlex.quote(str(paths[0]))} --arf ARF --rmf RMF --out {shlex.quote(str(out))}")
+    names = ", ".join(str(p) for p, _ in lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
+    first, found = lacking[0]
+    roles = [role for role in ("ARF", "RMF") if found is None or role in found.group(1)]
+    options = " ".join(f"--{role.lower()} {role}" for role in roles)
+    target = out.with_name(f"{out.name}-{first.name.split('.')[0]}") if wrote else out
+    where = (f"into a dataset of its own ({out} is written; a dataset is never added to)" if wrote else "")
+    each = "it" if len(lacking) == 1 else "each of them"
+    return (f"{names}: the response files were not found; ingest {each} on its own with "
+            f"{'/'.join('--' + r.lower() for r in roles)}{', ' + where if where else ''}, e.g.\n"
+            f"  python -m core ingest {shlex.quote(str(first))} {options} --out {shlex.quote(str(target))}")

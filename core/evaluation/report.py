@@ -1,6 +1,7 @@
 """The plain-text table ``python -m core evaluate`` prints from a metrics.json dict (core.run.evaluate)."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from core.evaluation import features as feature_sets
@@ -110,8 +111,9 @@ def _spearman(m: dict[str, Any]) -> list[str]:
         mi = "".join(f"{m['mutual_information'][c][axis]:>12.3f}" for c in mi_cols)
         cells = []
         for h in HARDNESS_COLUMNS:
-            lo_hi = (ci.get(axis) or {}).get(h)
-            cell = f"{row[h]:+.2f} [{lo_hi[0]:+.2f}, {lo_hi[1]:+.2f}]" if lo_hi else f"{row[h]:.3f}"
+            lo, hi = (ci.get(axis) or {}).get(h) or (float("nan"), float("nan"))
+            cell = (f"{row[h]:+.2f} [{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) and math.isfinite(hi) else
+                    f"{row[h]:.3f}")
             cells.append(f"{cell:>{w}}")
         lines.append(f"{axis:<6}" + "".join(cells) + mi)
     return lines

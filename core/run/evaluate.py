@@ -10,8 +10,9 @@ reconstruction.csv (paths are stable; docs/formats.md lists them).
   paired_differences and their corrected 95% intervals (core.evaluation.comparison).
 - instrument.response_balanced_accuracy (from the latent) and instrument.by_features.<features>.
 - regression.<target>.<features>.r2 (mean over repeats; r2_std): log N_H, Gamma, kT.
-- spearman.<axis>.<hardness ratio>, with spearman_ci95 (the same keys, [low, high]: Fisher z, Bonett-Wright
-  variance; core.evaluation.correlation) and spearman_n.<hardness ratio> (the pairs it rests on);
+- spearman.<axis>.<hardness ratio> (NaN below 4 pairs), with spearman_ci95 (the same keys, [low, high]: Fisher z,
+  Bonett-Wright variance; core.evaluation.correlation) and spearman_n.<hardness ratio> (the pairs each rests on:
+  the rows with that ratio, the latent being finite everywhere);
   mutual_information.<variability column>.<axis>.
 - reconstruction.csv: id, counts, deviance_per_bin of every spectrum (the autoencoder's reconstruction).
 """

@@ -59,9 +59,11 @@ table = interpret.spearman_table(run.metrics, run.sources, run.latent_columns)
 if table.empty:
     st.caption("This run has no correlations yet (`python -m core evaluate`).")
 else:
-    interval = ("Each reading gives the 95% interval of its correlation; where it includes 0 the data do not show "
-                "a link. " if table.low is not None else
-                "This metrics.json predates the intervals: run `python -m core evaluate` again to get them. ")
+    interval = (f"Each reading gives its correlation's interval at {100 * table.level:.1f}%, so that all "
+                f"{table.rho.size} hold together at 95% (a table this size shows some chance correlation at the "
+                "usual 95% more often than not); where it includes 0 the data do not show a link. "
+                if table.n else "This metrics.json predates the intervals: run `python -m core evaluate` again "
+                                "to get them. ")
     st.caption(f"Spearman rank correlation of each axis with each hardness ratio, {table.where}. +1: the axis "
                "grows exactly as the ratio does; 0: no monotonic link. " + interval + "Read from the run when this "
                "page opens, so it describes the run chosen in the sidebar"
