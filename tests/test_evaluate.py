@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -144,8 +145,13 @@ def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
     assert r.returncode == 0, r.stderr
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the run folder is untouched
     m = json.loads((tmp_path / "scores" / "metrics.json").read_text())
-    assert m["dataset"] == str(other.resolve()) and m["own_dataset"] is False and m["split"] == "all"
-    assert m["reconstruction"]["autoencoder"]["n"] == 120  # the model never saw these rows: all are scored
+    # both tiny datasets name their sources "tiny <i>": the other's first 120 are the same sources with new noise,
+    # and the 96 of them in the run's training or validation split are left out (rows i % 5 == 4 are test)
+    assert m["dataset"] == str(other.resolve()) and m["own_dataset"] is False and m["split"] == "unseen"
+    seen = m["sources_seen_in_training"]
+    assert seen["checked"] and seen["n"] == 96 and seen["names"][0] == "tiny 0"
+    assert m["reconstruction"]["autoencoder"]["n"] == 24 and m["n_test"] == 24
+    assert "left out: 96 rows of sources the run trained on" in r.stdout
     recon = pd.read_csv(tmp_path / "scores" / "reconstruction.csv")
     assert list(recon.columns) == ["id", "counts", "deviance_per_bin"]
     assert recon["id"].tolist() == [f"src{i:04d}" for i in range(120)] and (recon["deviance_per_bin"] >= 0).all()
@@ -153,3 +159,11 @@ def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
     assert not list((tmp_path / "scores").glob(".*tmp*"))  # atomic writes leave no temporary files
     bad = run_core("evaluate", "--run", run, "--data", tmp_path / "nowhere", "--out", tmp_path / "x")
     assert bad.returncode != 0 and "nowhere" in bad.stderr
+    fresh = make_tiny_dataset(tmp_path / "fresh", n=60, seed=3)  # other sources: nothing left out
+    shutil.move(data, tmp_path / "moved")  # ... and the run's own dataset is gone: the check cannot be made
+    r = run_core("evaluate", "--run", run, "--data", fresh, "--out", tmp_path / "fresh_scores", "--repeats", "1",
+                 "--trees", "5", timeout=300)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "fresh_scores" / "metrics.json").read_text())
+    assert m["split"] == "all" and m["n_test"] == 60 and not m["sources_seen_in_training"]["checked"]
+    assert "whether some are sources the run trained on was not checked" in r.stdout and str(data) in r.stdout

@@ -62,6 +62,13 @@ def format_table(m: dict[str, Any]) -> str:
     """The headline numbers as a plain-text table."""
     lines = [f"{m['split']} rows: {m['n_test']} spectra" + (" (SIMULATED)" if m.get("simulated") else ""), "",
              f"{'reconstruction':<14} {'deviance/bin':>13} {'KL to truth':>12}"]
+    seen = m.get("sources_seen_in_training")
+    if seen and not seen["checked"]:
+        lines.insert(1, f"note: every row scored; whether some are sources the run trained on was not checked: "
+                        f"{seen['reason']}")
+    elif seen and seen["n"]:
+        lines.insert(1, f"left out: {seen['n']} rows of sources the run trained on (by name, e.g. "
+                        f"{', '.join(seen['names'][:3])}): new noise on a source seen in training would flatter it")
     for name, r in m["reconstruction"].items():
         kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
         lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")

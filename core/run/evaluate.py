@@ -4,7 +4,10 @@ reconstruction.csv (paths are stable; docs/formats.md lists them).
 - reconstruction.<model>.{deviance_per_bin, kl_to_truth} for autoencoder, pca8, mean (and truth, as the noise
   floor of the deviance). On the run's own dataset: the test split, baselines fitted on the training split,
   PCA's floor chosen on the validation split (core.evaluation.baselines.choose_floor). On another dataset
-  (e.g. ingested real spectra) the model never saw any row: every row is scored.
+  (e.g. ingested real spectra) every row is scored except those of sources the run was trained on (by name, in
+  the training or validation split of its own dataset: another simulation of the same sources holds them with new
+  noise); sources_seen_in_training.{checked, n, names | reason} says what was left out, or why it could not be
+  checked.
 - classification.<task>.<protocol>.<features>: protocols kmeans (the paper's), kmeans_hungarian, kmeans_2k,
   kmeans_4k and supervised (random forest over 5x5 repeated folds, logistic regression beside it), with
   paired_differences and their corrected 95% intervals (core.evaluation.comparison).
@@ -157,15 +160,20 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     if own and len(test) == 0:
         raise ConfigError(f"{ds.path}: evaluation needs test spectra (splits: "
                           f"{ds.catalog['split'].value_counts().to_dict()})")
-    rows = test if own else everything  # another dataset: the model never saw any of its rows
+    seen = None if own else sources_seen(cfg, ds)  # another dataset: rows of sources the model trained on?
+    rows = test if own else everything[~seen["rows"]] if seen["checked"] else everything
+    if len(rows) == 0:
+        raise ConfigError(f"{ds.path}: every row is a source {run.path} was trained on (its training or "
+                          f"validation split, by name): nothing is left to score")
     latent = run_latents(run, ds, model).astype(np.float64)
     pca, floor_choice = fit_baseline(ds, train, val)
     features = feature_sets.build(ds, latent, pca)  # pca None: fewer training spectra than components, no pca8
     shapes = autoencoder_shapes(model, ds, latent, everything)  # through each row's own response
-    class_rows = test if classification_split == "test" else everything
+    class_rows = np.intersect1d(test if classification_split == "test" else everything, rows if not own else everything)
     metrics: dict[str, Any] = {
         "run": str(run.path.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,
-        "own_dataset": own, "split": "test" if own else "all", "classification_rows": classification_split,
+        "own_dataset": own,
+        "split": "test" if own else "unseen" if seen["checked"] and seen["n"] else "all", "classification_rows": classification_split,
         "n_test": int(len(rows)), "seed": seed,
         "reconstruction": reconstruction_measures(ds, shapes[rows], rows, train, pca, floor_choice),
         "classification": classification_measures(features, ds.catalog, class_rows, seed, n_repeats=n_repeats,
@@ -174,6 +182,8 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
         "regression": regression_measures(features, ds.catalog, rows, seed, n_repeats=n_repeats, n_trees=n_trees),
         "early_stopping": {"monitor": "val_loss (validation split)", "best_epoch": _best_epoch(run)},
     }
+    if seen is not None:
+        metrics["sources_seen_in_training"] = {k: v for k, v in seen.items() if k != "rows"}
     if len(rows) > 2:
         metrics.update(interpretation_measures(latent, features["hardness"], ds.catalog, rows, seed))
     dev = deviance_per_bin(ds.spectra, predicted_counts(shapes, ds.spectra, ds.background, ds.weights), ds.weights)
@@ -190,6 +200,26 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
         dest.write_reconstruction_csv(ds.catalog["id"], ds.catalog["counts"].to_numpy(), dev)
         dest.write_json(METRICS, metrics)
     return metrics
+
+
+def sources_seen(cfg: dict[str, Any], ds: Dataset) -> dict[str, Any]:
+    """Which rows of ``ds`` (another dataset than the run's) are sources the run was trained on: their name is in
+    the training or validation split of the dataset named in the run's config.json. A second simulation of the
+    same sources (another build-demo seed, a larger --n) holds them with new noise; scoring them would flatter
+    the model. {"checked", "n" (rows left out), "names" (a few), "rows" (mask), or "reason" when the check could
+    not be made (that dataset is not readable here; every row is then scored, and the report says so)}."""
+    raw = cfg.get("dataset")
+    if "name" not in ds.catalog.columns:
+        return {"checked": False, "reason": f"{ds.path} has no name column"}
+    try:
+        trained = load_dataset(Path(str(raw))).catalog
+    except Exception as exc:  # noqa: BLE001  (recorded and reported, never silent)
+        return {"checked": False, "reason": f"the run's training dataset {raw} could not be read "
+                                            f"({type(exc).__name__}: {exc})"}
+    names = set(trained.loc[trained["split"].isin(["train", "val"]), "name"].astype(str))
+    rows = ds.catalog["name"].astype(str).isin(names).to_numpy()
+    return {"checked": True, "n": int(rows.sum()), "names": sorted(set(ds.catalog["name"][rows].astype(str)))[:5],
+            "rows": rows}
 
 
 def _best_epoch(run: RunFolder) -> int | None:
