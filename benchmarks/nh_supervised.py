@@ -2,7 +2,7 @@
 architecture can carry when it is asked for it, beside the unsupervised latent and the ceiling of nh_ceiling.py.
 
     .venv/bin/python benchmarks/nh_supervised.py --data datasets/demo [--epochs 60] [--seeds 0,1] [--fresh-noise]
-        [--json out.json]
+        [--extra-train DIR,...] [--json out.json]
 
 The encoder (``SpectrumAutoencoder.encode``: the default ModelConfig, the same token inputs, the response shape it
 is told, dropout) feeds its 8 latent numbers to a linear layer predicting the standardised log N_H (and, as a
@@ -15,6 +15,9 @@ nh_ceiling.py reports the ceiling). Simulated data: the labels are the demo's tr
 (``truth.npy``) and expected background (the response's background template at the row's
 ``expected_background_counts``), source and background region both, as ``build-demo`` draws them: the same
 sources, new Poisson noise (needs the demo's responses: ``$XLE_DATA_MIRROR`` or the network).
+``--extra-train``: the training splits of other demos (``build-demo --seed N``: the same sources and splits, the
+families and parameters drawn anew from the class mixtures) join the training spectra; validation and test stay
+``--data``'s. Test sources are test sources in every seed (the split is keyed by name), so none leaks.
 
 What it says: if the supervised encoder reaches the ceiling (~0.58), the architecture and its inputs can carry
 what the counts hold and the unsupervised latent's shortfall (0.41-0.44) is the reconstruction objective's; if it
@@ -102,8 +105,8 @@ class FreshNoise:
         background.copy_(torch.from_numpy(region.astype(np.float32)))
 
 
-def train_one(ds, seed: int, epochs: int, patience: int = 8,
-              fresh_noise: bool = False) -> tuple[Supervised, int, list[float]]:
+def train_one(ds, seed: int, epochs: int, patience: int = 8, fresh_noise: bool = False,
+              extra: tuple = ()) -> tuple[Supervised, int, list[float]]:
     """Train on the training split, keep the weights of the best validation R² of log N_H."""
     torch.manual_seed(seed)
     mc, tc = ModelConfig(), TrainConfig()
@@ -114,7 +117,17 @@ def train_one(ds, seed: int, epochs: int, patience: int = 8,
     targets = regression_targets(ds.catalog)
     y = np.stack([targets[t] for t in TARGETS], axis=1)
     train, val = split_arrays(ds, "train", index, y), split_arrays(ds, "val", index, y)
+    for other in extra:
+        if list(other.responses.names) != list(ds.responses.names) or not np.array_equal(other.catalog["name"],
+                                                                                          ds.catalog["name"]):
+            raise SystemExit(f"--extra-train {other.path}: not another seed of {ds.path} (responses or sources "
+                             "differ)")
+        t = regression_targets(other.catalog)
+        more = split_arrays(other, "train", other.responses.index, np.stack([t[k] for k in TARGETS], axis=1))
+        train = tuple(torch.cat([a, b]) for a, b in zip(train, more))
     idx = ds.split_index("train")
+    if fresh_noise and extra:
+        raise SystemExit("--fresh-noise redraws --data's training spectra only: not with --extra-train")
     fresh = FreshNoise(ds, idx[np.isfinite(y[idx, 0])], seed) if fresh_noise else None
     mean = np.array([np.nanmean(y[ds.split_index("train"), j]) for j in range(len(TARGETS))], np.float32)
     std = np.array([np.nanstd(y[ds.split_index("train"), j]) for j in range(len(TARGETS))], np.float32)
@@ -160,6 +173,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
     ap.add_argument("--fresh-noise", action="store_true", help="new Poisson draws of the training spectra every "
                     "epoch (the simulator's noiseless counts and expected background)")
+    ap.add_argument("--extra-train", default="", help="comma-separated demo folders of other seeds whose training "
+                    "splits join the training spectra")
     ap.add_argument("--patience", type=int, default=8, help="epochs without a better validation R² before stopping")
     ap.add_argument("--boot", type=int, default=2000, help="bootstrap resamples for the test intervals")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1, as training)")
@@ -172,7 +187,8 @@ def main() -> None:
     results = []
     for seed in (int(s) for s in args.seeds.split(",")):
         t0 = time.perf_counter()
-        model, best_epoch, history = train_one(ds, seed, args.epochs, args.patience, args.fresh_noise)
+        extra = tuple(load_dataset(Path(p)) for p in args.extra_train.split(",") if p)
+        model, best_epoch, history = train_one(ds, seed, args.epochs, args.patience, args.fresh_noise, extra)
         test = split_arrays(ds, "test", model.index, y)
         mean, std = model.scale
         pred = predict(model, test, model.instrument) * std + mean

@@ -263,7 +263,8 @@ def test_a_spectrum_without_its_responses_gets_a_hint_that_works(real_data, run_
     result = run_core("ingest", lone / "9774.pi", real_data / "spectra/obs1.pi", "--out", out)
     assert result.returncode == 2, result.stdout + result.stderr  # some loaded, some rejected
     hint = result.stdout.split("REJECTED", 1)[1]
-    assert f"{lone / '9774.pi'}: the response files were not found; ingest it on its own with --arf/--rmf" in hint
+    assert f"{lone / '9774.pi'}: the response files were not found. Give them with --arf/--rmf" in hint
+    assert f"into a new dataset ({out} is written now" in hint
     command = next(line for line in hint.splitlines() if line.startswith("  python -m core ingest "))
     assert command == f"  python -m core ingest {lone / '9774.pi'} --arf ARF --rmf RMF --out {tmp_path / 'ds-9774'}"
     args = command.split()[4:]
@@ -282,5 +283,5 @@ def test_the_hint_asks_only_for_what_is_missing():
                 (Path("/d/c.pi"), "not a spectrum")]
     hint = companion_hint(rejected, Path("/out/ds"), wrote=False)
     assert hint.splitlines()[1] == "  python -m core ingest '/d/a b.pi' --rmf RMF --out /out/ds"
-    assert "with --rmf, e.g." in hint and "c.pi" not in hint
+    assert "Give them with --rmf, one spectrum at a time, e.g." in hint and "c.pi" not in hint
     assert companion_hint(rejected[1:], Path("/out/ds"), wrote=True) == ""

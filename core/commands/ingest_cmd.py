@@ -71,8 +71,7 @@ def companion_hint(rejected: list[tuple[Path, str]], out: Path, wrote: bool) -> 
     roles = [role for role in ("ARF", "RMF") if found is None or role in found.group(1)]
     options = " ".join(f"--{role.lower()} {role}" for role in roles)
     target = out.with_name(f"{out.name}-{first.name.split('.')[0]}") if wrote else out
-    where = (f"into a dataset of its own ({out} is written; a dataset is never added to)" if wrote else "")
-    each = "it" if len(lacking) == 1 else "each of them"
-    return (f"{names}: the response files were not found; ingest {each} on its own with "
-            f"{'/'.join('--' + r.lower() for r in roles)}{', ' + where if where else ''}, e.g.\n"
+    where = f" into a new dataset ({out} is written now, and datasets are not appended to)," if wrote else ""
+    return (f"{names}: the response files were not found. Give them with "
+            f"{'/'.join('--' + r.lower() for r in roles)}, one spectrum at a time,{where} e.g.\n"
             f"  python -m core ingest {shlex.quote(str(first))} {options} --out {shlex.quote(str(target))}")
