@@ -82,7 +82,7 @@ def test_latent_axes_are_read_from_metrics_or_computed():
     metrics = {"split": "test", "spearman": {"z0": {"hard_hm": 0.1, "hard_hs": -0.8, "hard_ms": 0.05},
                                              "z1": {"hard_hm": 0.05, "hard_hs": 0.1, "hard_ms": -0.02}}}
     table = interpret.spearman_table(metrics)  # a metrics.json from before spearman_n: no intervals
-    assert "metrics.json" in table.where and table.rho.loc["z0", "hard_hs"] == -0.8 and table.n == {}
+    assert table.where == "metrics.json (test split)" and table.rho.loc["z0", "hard_hs"] == -0.8 and table.n == {}
     reading = interpret.tracks(table).set_index("axis")
     assert "strongly" in reading.loc["z0", "reading"] and "softer" in reading.loc["z0", "reading"]
     assert "no clear link" in reading.loc["z1", "reading"] and reading.loc["z0", "interval"] == ""
@@ -118,3 +118,5 @@ def test_a_reading_holds_for_the_whole_table_not_one_cell():
     assert "somewhat tracks" in _one_axis(-0.45, 1000)["reading"]
     perfect = _one_axis(1.0, 5)
     assert "on 5 sources only: cannot tell" in perfect["reading"] and perfect["interval"] == ""
+    unseen = interpret.spearman_table({"split": "unseen", "spearman": {"z0": {"hard_hm": 0.1}}})
+    assert unseen.where == "metrics.json (rows of sources the run was not trained on)"

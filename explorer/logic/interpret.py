@@ -48,8 +48,11 @@ def spearman_table(metrics: dict[str, Any], sources: pd.DataFrame | None = None,
     if isinstance(sp, dict) and sp:
         rho = pd.DataFrame({a: {r: float(v) for r, v in d.items()} for a, d in sp.items() if isinstance(d, dict)}).T
         n = {r: int(v) for r, v in (metrics.get("spearman_n") or {}).items()}
+        rows = {"test": "test split", "all": "every row of the dataset scored",
+                "unseen": "rows of sources the run was not trained on"}
+        split = metrics.get("split", "test")
         return AxisCorrelations(rho[[r for r in RATIOS if r in rho.columns]], n,
-                                f"metrics.json ({metrics.get('split', 'test')} split)")
+                                f"metrics.json ({rows.get(split, f'{split} rows')})")
     if sources is None or not axes:
         return AxisCorrelations(pd.DataFrame(), {}, "none")
     found = {a: {r: rank_correlation(sources[a].to_numpy(float), sources[r].to_numpy(float)) for r in RATIOS}
