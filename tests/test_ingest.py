@@ -265,13 +265,13 @@ def test_a_spectrum_without_its_responses_gets_a_hint_that_works(real_data, run_
     hint = result.stdout.split("REJECTED", 1)[1]
     assert f"{lone / '9774.pi'}: the response files were not found. Give them with --arf/--rmf" in hint
     assert f"into a new dataset ({out} is written now" in hint
+    assert "(DIR: the folder that holds them; its background is missing too)" in hint
     command = next(line for line in hint.splitlines() if line.startswith("  python -m core ingest "))
-    assert command == f"  python -m core ingest {lone / '9774.pi'} --arf ARF --rmf RMF --out {tmp_path / 'ds-9774'}"
-    args = command.split()[4:]
-    args[args.index("ARF")] = str(real_data / "spectra/9774.arf")
-    args[args.index("RMF")] = str(real_data / "spectra/9774.rmf")
-    again = run_core("ingest", *args)
+    assert command == (f"  python -m core ingest {lone / '9774.pi'} --arf DIR/9774.arf --rmf DIR/9774.rmf "
+                       f"--background DIR/9774_bg.pi --out {tmp_path / 'ds-9774'}")
+    again = run_core(*command.replace("DIR", str(real_data / "spectra")).split()[3:])
     assert again.returncode == 0, again.stdout + again.stderr
+    assert "no background" not in again.stdout  # the background came with the hint's command
     assert list(load_dataset(tmp_path / "ds-9774").catalog["id"]) == ["9774"]
     assert list(load_dataset(out).catalog["id"]) == ["obs1"]  # the first dataset is untouched
 
@@ -281,7 +281,18 @@ def test_the_hint_asks_only_for_what_is_missing():
 
     rejected = [(Path("/d/a b.pi"), "needs its RMF: RESPFILE = a.rmf (not next to the file); give it explicitly"),
                 (Path("/d/c.pi"), "not a spectrum")]
-    hint = companion_hint(rejected, Path("/out/ds"), wrote=False)
-    assert hint.splitlines()[1] == "  python -m core ingest '/d/a b.pi' --rmf RMF --out /out/ds"
+    hint = companion_hint(rejected, Path("/out/ds"), wrote=False)  # /d/a b.pi is not there: no BACKFILE known
+    assert hint.splitlines()[1] == "  python -m core ingest '/d/a b.pi' --rmf DIR/a.rmf --out /out/ds"
     assert "Give them with --rmf, one spectrum at a time, e.g." in hint and "c.pi" not in hint
     assert companion_hint(rejected[1:], Path("/out/ds"), wrote=True) == ""
+
+
+def test_response_and_background_overrides_refuse_several_spectra(real_data, run_core, tmp_path):
+    """--background (or --arf/--rmf) names one spectrum's file: with a folder of spectra every one would get it in
+    place of its own, silently. Refused before anything is read or written."""
+    out = tmp_path / "ds"
+    result = run_core("ingest", real_data / "spectra/9774.pi", real_data / "spectra/obs1.pi", "--out", out,
+                      "--background", real_data / "spectra/back.pi")
+    assert result.returncode != 0
+    assert "--background name one spectrum's files, but 2 spectra were found" in result.stderr
+    assert "9774.pi" in result.stderr and not out.exists()

@@ -53,25 +53,46 @@ def run(args: argparse.Namespace) -> int:
               f"({len(report.rejected)} rejected, "
               f"{len(report.skipped)} skipped); report: {report_path}")
     else:
-        print(f"nothing could be written: all {len(report.rejected)} spectra were rejected; report: {report_path}")
+        n = len(report.rejected)
+        print(f"nothing could be written: {'the only spectrum was' if n == 1 else f'all {n} spectra were'} rejected; "
+              f"report: {report_path}")
     return report.exit_status
 
 
 def companion_hint(rejected: list[tuple[Path, str]], out: Path, wrote: bool) -> str:
     """What to type for spectra rejected because their ARF and/or RMF were not found: the files by name and the
-    command for the first, with the options for what it lacks (--arf/--rmf take one spectrum at a time). When
-    this run wrote ``out``, the command writes a dataset of its own beside it (a dataset is written whole, never
-    added to). Empty when there are none."""
-    lacking = [(Path(p), re.search(r"needs its (.+?):", r)) for p, r in rejected
-               if "give them explicitly" in r or "give it explicitly" in r]
+    command for the first, with the options for what it lacks (--arf/--rmf take one spectrum at a time), the
+    file names its header gives and its missing BACKFILE too. When this run wrote ``out``, the command writes a
+    dataset of its own beside it (a dataset is written whole, never added to). Empty when there are none."""
+    lacking = [(Path(p), r) for p, r in rejected if "give them explicitly" in r or "give it explicitly" in r]
     if not lacking:
         return ""
     names = ", ".join(str(p) for p, _ in lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
-    first, found = lacking[0]
+    first, reason = lacking[0]
+    found = re.search(r"needs its (.+?):", reason)
     roles = [role for role in ("ARF", "RMF") if found is None or role in found.group(1)]
-    options = " ".join(f"--{role.lower()} {role}" for role in roles)
+    files = {role: _header_name(reason, keyword) for role, keyword in (("ARF", "ANCRFILE"), ("RMF", "RESPFILE"))}
+    backfile = _missing_backfile(first)
+    options = " ".join(f"--{role.lower()} DIR/{files[role] or role}" for role in roles)
+    if backfile:
+        options += f" --background DIR/{backfile}"
     target = out.with_name(f"{out.name}-{first.name.split('.')[0]}") if wrote else out
     where = f" into a new dataset ({out} is written now, and datasets are not appended to)," if wrote else ""
     return (f"{names}: the response files were not found. Give them with "
-            f"{'/'.join('--' + r.lower() for r in roles)}, one spectrum at a time,{where} e.g.\n"
+            f"{'/'.join('--' + r.lower() for r in roles)}, one spectrum at a time,{where} e.g. (DIR: the folder "
+            f"that holds them{'; its background is missing too' if backfile else ''})\n"
             f"  python -m core ingest {shlex.quote(str(first))} {options} --out {shlex.quote(str(target))}")
+
+
+def _header_name(reason: str, keyword: str) -> str | None:
+    """The file a rejection reason quotes from the header (``ANCRFILE = 9774.arf``), else None."""
+    found = re.search(rf"{keyword} = (\S+)", reason)
+    return found.group(1) if found else None
+
+
+def _missing_backfile(spectrum: Path) -> str | None:
+    """The BACKFILE the spectrum's header names when that file is not beside it (so the hint asks for it too)."""
+    from core.data.ingest import peek_chunk
+
+    [(_, backfile)] = peek_chunk([spectrum])
+    return backfile if backfile and not (spectrum.parent / backfile).is_file() else None

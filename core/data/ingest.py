@@ -21,7 +21,7 @@ from core.data.responses import ResponseCollector
 from core.io.response import read_arf, read_rmf
 from core.spectra.energy import EnergyGrid
 from core.spectra.spectrum import join_warnings
-from core.errors import SpectrumError, XLEError
+from core.errors import ConfigError, SpectrumError, XLEError
 from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
 from core.io.fitsfile import is_none_name, matching_tables
@@ -242,6 +242,12 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     batch = Batch(grid)
     with dask_client(workers, scheduler) as client:  # one cluster for both steps
         spectra_files, report.skipped = sort_candidates(files, given, workers, scheduler, progress, client)
+        named = sorted(k for k, v in (overrides or {}).items() if v is not None)
+        if named and len(spectra_files) > 1:
+            shown = ", ".join(str(f) for f in spectra_files[:3]) + (", ..." if len(spectra_files) > 3 else "")
+            raise ConfigError(f"{'/'.join('--' + k for k in named)} name one spectrum's files, but "
+                              f"{len(spectra_files)} spectra were found ({shown}): every one would get them in "
+                              f"place of its own. Ingest that spectrum alone with them")
         tasks = [(part, grid, dict(overrides or {}), file_timeout_s) for part in chunked(spectra_files)]
         try:
             for part in iter_chunks(read_chunk, tasks, workers=workers, scheduler=scheduler,
