@@ -69,6 +69,9 @@ def test_the_report_prints_intervals_only_where_they_exist():
                                   "hard_ms": [float("nan")] * 2}},
          "spearman_n": {"hard_hm": 20, "hard_hs": 20, "hard_ms": 3}}
     lines = _spearman(m)
-    row = lines[-1].split()
-    assert row[:2] == ["z0", "1.000"] and "+0.50 [+0.10, +0.80]" in lines[-1] and row[-1] == "nan"
-    assert "hard_ms n = 3" in lines[1]
+    row = lines[-2].split()
+    assert row[:2] == ["z0", "1.000"] and "+0.50 [+0.10, +0.80]" in lines[-2] and row[-1] == "nan"
+    assert "hard_ms n = 3" in lines[1] and "of 3 cells, about one in 20 excludes 0" in lines[-1]
+    from core.evaluation.report import _signed
+
+    assert _signed(-0.001) == "+0.00" and _signed(-0.006) == "-0.01"

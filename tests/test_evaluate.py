@@ -151,7 +151,8 @@ def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
     seen = m["sources_seen_in_training"]
     assert seen["checked"] and seen["n"] == 96 and seen["names"][0] == "tiny 0"
     assert m["reconstruction"]["autoencoder"]["n"] == 24 and m["n_test"] == 24
-    assert "left out: 96 rows of sources the run trained on" in r.stdout
+    assert "left out: 96 rows of sources in the run's training or validation split" in r.stdout
+    assert "(1 rep)" in r.stdout and "±0.000" not in r.stdout  # --repeats 1: no spread to show
     recon = pd.read_csv(tmp_path / "scores" / "reconstruction.csv")
     assert list(recon.columns) == ["id", "counts", "deviance_per_bin"]
     assert recon["id"].tolist() == [f"src{i:04d}" for i in range(120)] and (recon["deviance_per_bin"] >= 0).all()
@@ -159,6 +160,9 @@ def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
     assert not list((tmp_path / "scores").glob(".*tmp*"))  # atomic writes leave no temporary files
     bad = run_core("evaluate", "--run", run, "--data", tmp_path / "nowhere", "--out", tmp_path / "x")
     assert bad.returncode != 0 and "nowhere" in bad.stderr
+    into_run = run_core("evaluate", "--run", run, "--data", other, "--repeats", "1", "--trees", "5")
+    assert into_run.returncode != 0 and "give --out DIR" in into_run.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # the run's own metrics are not replaced
     fresh = make_tiny_dataset(tmp_path / "fresh", n=60, seed=3)  # other sources: nothing left out
     shutil.move(data, tmp_path / "moved")  # ... and the run's own dataset is gone: the check cannot be made
     r = run_core("evaluate", "--run", run, "--data", fresh, "--out", tmp_path / "fresh_scores", "--repeats", "1",

@@ -116,6 +116,8 @@ def test_a_reading_holds_for_the_whole_table_not_one_cell():
     assert low < -0.7 and high > 0
     assert "strongly" not in few["reading"] and "somewhat" not in few["reading"]
     assert "somewhat tracks" in _one_axis(-0.45, 1000)["reading"]
+    assert "weakly linked to hardness ratio H-S" in _one_axis(0.15, 1690)["reading"]  # small, yet not noise
+    assert "no clear link" in _one_axis(0.15, 100)["reading"]
     perfect = _one_axis(1.0, 5)
     assert "on 5 sources only: cannot tell" in perfect["reading"] and perfect["interval"] == ""
     unseen = interpret.spearman_table({"split": "unseen", "spearman": {"z0": {"hard_hm": 0.1}}})

@@ -67,8 +67,9 @@ def format_table(m: dict[str, Any]) -> str:
         lines.insert(1, f"note: every row scored; whether some are sources the run trained on was not checked: "
                         f"{seen['reason']}")
     elif seen and seen["n"]:
-        lines.insert(1, f"left out: {seen['n']} rows of sources the run trained on (by name, e.g. "
-                        f"{', '.join(seen['names'][:3])}): new noise on a source seen in training would flatter it")
+        lines.insert(1, f"left out: {seen['n']} rows of sources in the run's training or validation split (by name, "
+                        f"e.g. {', '.join(seen['names'][:3])}): new noise on a source seen in training would flatter "
+                        f"it")
     for name, r in m["reconstruction"].items():
         kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
         lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
@@ -94,7 +95,7 @@ def format_table(m: dict[str, Any]) -> str:
         lines += ["", "R² (cross-validated, mean ± std over repeats)",
                   f"{'target':<10}" + "".join(f"{n:>{W}}" for n in names)]
         for t, r in m["regression"].items():
-            lines.append(f"{t:<10}" + "".join(f"{r[n]['r2']:>13.3f} ±{r[n]['r2_std']:.3f}" for n in names if n in r))
+            lines.append(f"{t:<10}" + "".join(f"{r[n]['r2']:>13.3f} {_spread(r[n])}" for n in names if n in r))
     if m.get("spearman"):
         lines += _spearman(m)
     return "\n".join(lines)
@@ -119,8 +120,23 @@ def _spearman(m: dict[str, Any]) -> list[str]:
         cells = []
         for h in HARDNESS_COLUMNS:
             lo, hi = (ci.get(axis) or {}).get(h) or (float("nan"), float("nan"))
-            cell = (f"{row[h]:+.2f} [{lo:+.2f}, {hi:+.2f}]" if math.isfinite(lo) and math.isfinite(hi) else
-                    f"{row[h]:.3f}")
+            cell = (f"{_signed(row[h])} [{_signed(lo)}, {_signed(hi)}]" if math.isfinite(lo) and math.isfinite(hi)
+                    else f"{row[h]:.3f}")
             cells.append(f"{cell:>{w}}")
         lines.append(f"{axis:<6}" + "".join(cells) + mi)
+    if ci:
+        cells = sum(len(row) for row in m["spearman"].values())
+        lines.append(f"  each interval holds for its own cell: of {cells} cells, about one in 20 excludes 0 by chance "
+                     f"alone; the help page reads them all at once (at {100 * (1 - 0.05 / cells):.1f}% each)")
     return lines
+
+
+def _spread(r: dict[str, Any]) -> str:
+    """"±std" over the repeats, or what stands in its place with a single repeat (no spread to show)."""
+    return f"±{r['r2_std']:.3f}" if len(r.get("r2_repeats", [])) != 1 else "(1 rep)"
+
+
+def _signed(x: float) -> str:
+    """x to two decimals with its sign, never "-0.00"."""
+    text = f"{x:+.2f}"
+    return "+0.00" if text == "-0.00" else text

@@ -141,8 +141,8 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
                  seed: int = 0, device: str = "cpu", write: bool = True, out_dir: Path | None = None,
                  n_repeats: int = 5, n_trees: int = N_TREES) -> dict[str, Any]:
     """Compute every measure; write ``metrics.json`` and ``reconstruction.csv`` (when ``write``) into
-    ``out_dir``, or into the run folder when ``out_dir`` is None. With ``out_dir`` nothing in the run folder
-    is written."""
+    ``out_dir``, or into the run folder when ``out_dir`` is None (only for the run's own dataset: scores on
+    another go to ``out_dir``). With ``out_dir`` nothing in the run folder is written."""
     if classification_split not in ("test", "all"):
         raise ConfigError(f"classification_split={classification_split!r}: must be 'test' or 'all'")
     t0 = time.perf_counter()
@@ -160,6 +160,9 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     if own and len(test) == 0:
         raise ConfigError(f"{ds.path}: evaluation needs test spectra (splits: "
                           f"{ds.catalog['split'].value_counts().to_dict()})")
+    if not own and write and out_dir is None:
+        raise ConfigError(f"{ds.path} is not the dataset {run.path} was trained on: give --out DIR for its scores "
+                          f"(the run folder's metrics.json describes the run's own test split, and the app reads it)")
     seen = None if own else sources_seen(cfg, ds)  # another dataset: rows of sources the model trained on?
     rows = test if own else everything[~seen["rows"]] if seen["checked"] else everything
     if len(rows) == 0:
