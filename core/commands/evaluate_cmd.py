@@ -12,7 +12,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "any dataset on the model's grid, e.g. ingested real spectra")
     parser.add_argument("--out", type=Path, default=None,
                         help="write metrics.json and reconstruction.csv into this folder and leave the run folder "
-                             "untouched (default: into the run folder)")
+                             "untouched (default: into the run folder; required with another --data)")
     parser.add_argument("--classification-rows", choices=("test", "all"), default="all",
                         help="labelled rows used for classification: all of them (default; the autoencoder never "
                              "sees labels, and the demo's test split holds only 2 HMXB) or the test split only")
