@@ -130,6 +130,7 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
     assert saved["instrument"] == {}  # the tiny dataset has no response column
     table = format_table(m)
     assert "autoencoder" in table and "95% [" in table and "k-means Hungarian" in table and "oracle" in table
+    assert "labelled rows in" in table and "(chance" in table
     recon = pd.read_csv(run / "reconstruction.csv")
     assert list(recon.columns) == ["id", "counts", "deviance_per_bin"] and len(recon) == 300
 
@@ -171,3 +172,10 @@ def test_evaluate_on_another_dataset_writes_only_into_out(tmp_path, run_core):
     m = json.loads((tmp_path / "fresh_scores" / "metrics.json").read_text())
     assert m["split"] == "all" and m["n_test"] == 60 and not m["sources_seen_in_training"]["checked"]
     assert "whether some are sources the run trained on was not checked" in r.stdout and str(data) in r.stdout
+
+
+def test_the_table_clips_balanced_accuracy_intervals_to_its_range():
+    from core.evaluation.report import interval
+
+    assert interval({"balanced_accuracy": 0.1, "ci95": [-0.2, 0.4]}) == "0.100 [0.000,0.400]"
+    assert interval({"balanced_accuracy": 0.9, "ci95": [0.7, 1.1]}) == "0.900 [0.700,1.000]"

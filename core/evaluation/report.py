@@ -15,8 +15,8 @@ CLASSIFIER_SHORT = {"random_forest": "RF", "logistic": "LR"}
 
 def interval(r: dict[str, Any]) -> str:
     """'0.306 [0.281, 0.331]' (corrected 95% interval) or '0.306' without one."""
-    ci = r.get("ci95")
-    return f"{r['balanced_accuracy']:.3f}" + (f" [{ci[0]:.3f},{ci[1]:.3f}]" if ci else "")
+    ci = r.get("ci95")  # a t-interval: clipped to [0, 1], where balanced accuracy lives
+    return f"{r['balanced_accuracy']:.3f}" + (f" [{max(ci[0], 0.0):.3f},{min(ci[1], 1.0):.3f}]" if ci else "")
 
 
 def difference(name: str, d: dict[str, Any]) -> str:
@@ -27,8 +27,13 @@ def difference(name: str, d: dict[str, Any]) -> str:
 def _classification(m: dict[str, Any], feats: list[str]) -> list[str]:
     lines = ["", f"balanced accuracy ({m['classification_rows']} labelled rows; supervised: mean over repeated "
                  f"folds with the corrected 95% interval)",
-             f"{'task':<16}{'protocol':<20}" + "".join(f"{f:>{W}}" for f in feats)]
+             f"{'task':<16}{'protocol':<20}" + "".join(f" {f:>{W - 1}}" for f in feats)]
     for task, res in m["classification"].items():
+        if "n" in res and res.get("classes"):
+            k = len(res["classes"])
+            lines.append(f"{task}: {res['n']} labelled rows in {k} classes (chance {1 / k:.3f})"
+                         + ("; too few rows for 5 folds in some class, so fewer folds"
+                            if res["n_folds"] // max(res["n_repeats"], 1) < 5 else ""))
         for proto in ("supervised", "logistic", "kmeans", "kmeans_hungarian", "kmeans_2k", "kmeans_4k"):
             src = res["supervised"] if proto == "logistic" else res.get(proto, {})
             cells = []
@@ -37,7 +42,7 @@ def _classification(m: dict[str, Any], feats: list[str]) -> list[str]:
                 if r is not None and proto == "logistic":
                     r = r.get("logistic")
                 cells.append("-" if r is None else interval(r))
-            lines.append(f"{task:<16}{PROTOCOL_LABELS[proto]:<20}" + "".join(f"{c:>{W}}" for c in cells))
+            lines.append(f"{task:<16}{PROTOCOL_LABELS[proto]:<20}" + "".join(f" {c:>{W - 1}}" for c in cells))
         lines.append(f"  paired differences, {res['n_repeats']}x{res['n_folds'] // max(res['n_repeats'], 1)} "
                      f"folds (Nadeau-Bengio corrected):")
         for clf, diffs in res.get("paired_differences", {}).items():
