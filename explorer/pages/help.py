@@ -77,7 +77,9 @@ st.markdown("""
 The *Classifier metrics* page asks: do the 8 numbers separate the source classes (AGN, stars, X-ray binaries…)?
 - **Balanced accuracy** is the mean over classes of the fraction of each class recognised (its *recall*). A rare
   class counts as much as a common one. **Chance** is 1 / (number of classes): 0.125 for 8 classes, 0.5 for 2.
-- **± std** is the spread over the cross-validation folds; a difference smaller than that is not a difference.
+- **± std** is the spread over the cross-validation folds, a rough guide only. The table under the numbers gives
+  each one's corrected 95% interval, and `python -m core evaluate` prints the paired differences between feature
+  sets on the same folds: two feature sets differ only where that difference's interval excludes 0.
 - The paper's **k-means** protocol groups the sources into as many clusters as classes without looking at the
   labels, then names each cluster by its most common class. If every cluster's most common class is AGN, every
   source is called AGN: on *AGN vs compact objects* that gives a balanced accuracy of exactly **0.500**, chance.
