@@ -15,7 +15,8 @@ from core.evaluation.classification import (
 )
 from core.errors import ConfigError
 from core.run.evaluate import evaluate_run, format_table
-from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.evaluation.measures import (deviance_per_bin, expected_deviance_per_bin, kl_to_truth, net_shapes,
+                                      predicted_counts)
 from core.model import ModelConfig
 from core.run.train import TrainConfig, train
 from core.spectra.hardness import hardness_matrix
@@ -130,7 +131,8 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
     assert saved["instrument"] == {}  # the tiny dataset has no response column
     table = format_table(m)
     assert "autoencoder" in table and "95% [" in table and "k-means Hungarian" in table and "oracle" in table
-    assert "labelled rows in" in table and "(chance" in table
+    assert "labelled rows in" in table and "(chance" in table and "if exact" in table
+    assert 0 < saved["reconstruction"]["autoencoder"]["deviance_per_bin_if_exact"] < 1.2
     recon = pd.read_csv(run / "reconstruction.csv")
     assert list(recon.columns) == ["id", "counts", "deviance_per_bin"] and len(recon) == 300
 
@@ -179,3 +181,21 @@ def test_the_table_clips_balanced_accuracy_intervals_to_its_range():
 
     assert interval({"balanced_accuracy": 0.1, "ci95": [-0.2, 0.4]}) == "0.100 [0.000,0.400]"
     assert interval({"balanced_accuracy": 0.9, "ci95": [0.7, 1.1]}) == "0.900 [0.700,1.000]"
+
+
+def test_the_deviance_expected_of_an_exact_model():
+    """Counts drawn from mu score, on average, what expected_deviance_per_bin says: from far below 1 (faint bins)
+    to 1 + 1/(6 mu); checked against draws and against sums written out here."""
+    from scipy.stats import poisson
+
+    y = np.arange(400.0)
+    for mu in (0.05, 1.0, 7.0, 60.0, 250.0):
+        p = poisson.pmf(y, mu)
+        exact = 2 * ((p * np.where(y > 0, y * np.log(np.maximum(y, 1)), 0)).sum() - mu * np.log(mu))
+        assert expected_deviance_per_bin(np.array([[mu]]))[0] == pytest.approx(exact, rel=1e-4)
+    rng = np.random.default_rng(0)
+    mu = rng.gamma(0.5, 4.0, size=(400, 60)) + 1e-3  # from far below one count a bin to tens
+    weights = (rng.random(mu.shape) > 0.1).astype(float)  # bad channels are left out of both
+    got = deviance_per_bin(rng.poisson(mu), mu, weights).mean()
+    assert got == pytest.approx(expected_deviance_per_bin(mu, weights).mean(), rel=0.03)
+    assert expected_deviance_per_bin(np.full((1, 10), 0.01))[0] < 0.1  # faint: far below 1 under the truth

@@ -66,7 +66,7 @@ def _instrument(ins: dict[str, Any]) -> list[str]:
 def format_table(m: dict[str, Any]) -> str:
     """The headline numbers as a plain-text table."""
     lines = [f"{m['split']} rows: {m['n_test']} spectra" + (" (SIMULATED)" if m.get("simulated") else ""), "",
-             f"{'reconstruction':<14} {'deviance/bin':>13} {'KL to truth':>12}"]
+             f"{'reconstruction':<14} {'deviance/bin':>13} {'if exact':>9} {'KL to truth':>12}"]
     seen = m.get("sources_seen_in_training")
     if seen and not seen["checked"]:
         lines.insert(1, f"note: every row scored; whether some are sources the run trained on was not checked: "
@@ -77,7 +77,8 @@ def format_table(m: dict[str, Any]) -> str:
                         f"it")
     for name, r in m["reconstruction"].items():
         kl = f"{r['kl_to_truth']:.4f}" if "kl_to_truth" in r else "-"
-        lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {kl:>12}")
+        exact = f"{r['deviance_per_bin_if_exact']:.4f}" if "deviance_per_bin_if_exact" in r else "-"
+        lines.append(f"{name:<14} {r['deviance_per_bin']:>13.4f} {exact:>9} {kl:>12}")
     piled = (m.get("possible_pileup") or {}).get("ids") or []
     if piled:
         rest = m["possible_pileup"]["deviance_per_bin_of_the_others"]
@@ -85,7 +86,12 @@ def format_table(m: dict[str, Any]) -> str:
                      f"({', '.join(piled[:5])}{', ...' if len(piled) > 5 else ''}): a plain response fold cannot "
                      f"reproduce piled-up counts"
                      + (f"; the autoencoder's deviance per bin of the other {m['n_test'] - len(piled)}: {rest:.4f}"
-                        if rest is not None else ""))
+                        if rest is not None else "")
+                     + (f" (if exact: {m['possible_pileup']['deviance_per_bin_of_the_others_if_exact']:.4f})"
+                        if m["possible_pileup"].get("deviance_per_bin_of_the_others_if_exact") is not None else ""))
+    if any("deviance_per_bin_if_exact" in r for r in m["reconstruction"].values()):
+        lines.append("('if exact': the deviance per bin each model would score on average were the counts drawn from "
+                     "its own prediction; faint spectra sit well below 1 even then)")
     p8 = m["reconstruction"].get("pca8", {})
     if "floor_choice" in p8:
         lines.append(f"PCA-8 floors chosen on the validation split: {p8['floor']:g} for the KL, "

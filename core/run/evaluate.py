@@ -2,7 +2,9 @@
 reconstruction.csv (paths are stable; docs/formats.md lists them).
 
 - reconstruction.<model>.{deviance_per_bin, kl_to_truth} for autoencoder, pca8, mean (and truth, as the noise
-  floor of the deviance). On the run's own dataset: the test split, baselines fitted on the training split,
+  floor of the deviance); deviance_per_bin_if_exact: what the deviance would average were the counts drawn from
+  that model's own prediction (the reference where there is no truth: real spectra). On the run's own dataset:
+  the test split, baselines fitted on the training split,
   PCA's floor chosen on the validation split (core.evaluation.baselines.choose_floor). On another dataset
   (e.g. ingested real spectra) every row is scored except those of sources the run was trained on (by name, in
   the training or validation split of its own dataset: another simulation of the same sources holds them with new
@@ -35,7 +37,8 @@ from core.evaluation.baselines import SHAPE_FLOOR, MeanShape, PCAShapes, choose_
 from core.evaluation.classification import N_TREES
 from core.evaluation.comparison import classification_measures, instrument_measures, regression_measures
 from core.evaluation.correlation import rank_correlation
-from core.evaluation.measures import deviance_per_bin, kl_to_truth, net_shapes, predicted_counts
+from core.evaluation.measures import (deviance_per_bin, expected_deviance_per_bin, kl_to_truth, net_shapes,
+                                      predicted_counts)
 from core.evaluation.report import format_table  # noqa: F401  (the command prints it)
 from core.run.encode import counts_shapes, dataset_instrument, encode_spectra
 from core.run.folder import METRICS, RunFolder
@@ -86,8 +89,10 @@ def reconstruction_measures(ds: Dataset, ae_shapes: np.ndarray, rows: np.ndarray
             shapes_dev = pca.reconstruct(shapes_in, floor=dev_floor)
         else:
             shapes_dev = shapes
-        dev = deviance_per_bin(counts, predicted_counts(shapes_dev, counts, bkg, w), w)
-        m: dict[str, Any] = {"deviance_per_bin": float(np.mean(dev)), "n": int(len(rows))}
+        mu = predicted_counts(shapes_dev, counts, bkg, w)
+        dev = deviance_per_bin(counts, mu, w)
+        m: dict[str, Any] = {"deviance_per_bin": float(np.mean(dev)), "n": int(len(rows)),
+                             "deviance_per_bin_if_exact": float(np.mean(expected_deviance_per_bin(mu, w)))}
         if truth is not None:
             kl = kl_to_truth(truth, shapes)
             m.update(kl_to_truth=float(np.nanmean(kl)), kl_to_truth_median=float(np.nanmedian(kl)))
@@ -176,7 +181,8 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
     metrics: dict[str, Any] = {
         "run": str(run.path.resolve()), "dataset": str(ds.path.resolve()), "simulated": ds.simulated,
         "own_dataset": own,
-        "split": "test" if own else "unseen" if seen["checked"] and seen["n"] else "all", "classification_rows": classification_split,
+        "split": "test" if own else "unseen" if seen["checked"] and seen["n"] else "all",
+        "classification_rows": classification_split,
         "n_test": int(len(rows)), "seed": seed,
         "reconstruction": reconstruction_measures(ds, shapes[rows], rows, train, pca, floor_choice),
         "classification": classification_measures(features, ds.catalog, class_rows, seed, n_repeats=n_repeats,
@@ -189,13 +195,16 @@ def evaluate_run(run_dir: Path, data_dir: Path | None = None, classification_spl
         metrics["sources_seen_in_training"] = {k: v for k, v in seen.items() if k != "rows"}
     if len(rows) > 2:
         metrics.update(interpretation_measures(latent, features["hardness"], ds.catalog, rows, seed))
-    dev = deviance_per_bin(ds.spectra, predicted_counts(shapes, ds.spectra, ds.background, ds.weights), ds.weights)
+    mu = predicted_counts(shapes, ds.spectra, ds.background, ds.weights)
+    dev = deviance_per_bin(ds.spectra, mu, ds.weights)
     if "warnings" in ds.catalog.columns:  # ingest's pile-up signs (core/io/pileup.py): not the model's misfit alone
         piled = ds.catalog["warnings"].iloc[rows].fillna("").astype(str).str.contains("possible pile-up").to_numpy()
-        others = dev[rows][~piled]
+        others = rows[~piled]
+        exact = expected_deviance_per_bin(mu[others], None if ds.weights is None else ds.weights[others])
         metrics["possible_pileup"] = {
             "ids": ds.catalog["id"].iloc[rows][piled].astype(str).tolist(),
-            "deviance_per_bin_of_the_others": float(others.mean()) if len(others) else None}
+            "deviance_per_bin_of_the_others": float(dev[others].mean()) if len(others) else None,
+            "deviance_per_bin_of_the_others_if_exact": float(exact.mean()) if len(others) else None}
     metrics["seconds"] = round(time.perf_counter() - t0, 1)
     if write:
         dest = RunFolder(out_dir) if out_dir is not None else run
