@@ -132,6 +132,7 @@ def test_evaluate_run_writes_the_stable_metric_paths(tmp_path):
     table = format_table(m)
     assert "autoencoder" in table and "95% [" in table and "k-means Hungarian" in table and "oracle" in table
     assert "labelled rows in" in table and "(chance" in table and "if exact" in table
+    assert "features: latent = the run's latent numbers; hardness = " in table
     assert 0 < saved["reconstruction"]["autoencoder"]["deviance_per_bin_if_exact"] < 1.2
     recon = pd.read_csv(run / "reconstruction.csv")
     assert list(recon.columns) == ["id", "counts", "deviance_per_bin"] and len(recon) == 300

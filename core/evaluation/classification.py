@@ -130,9 +130,9 @@ def kmeans_hungarian(X: np.ndarray, y: np.ndarray, seed: int = 0, n_init: int = 
 
 
 KMEANS_NOTE = ("k-means + majority label (the paper's protocol) gives exactly 0.5 whenever every cluster's "
-               "majority is the same class: for AGN vs compact (AGN ~86% of the rows) both k = 2 clusters, and "
-               "often all 4 or 8, are majority-AGN, so every feature set scores 0.5. That is the protocol, not a "
-               "measurement of the features; kmeans_hungarian (clusters matched one-to-one to classes) is shown "
+               "majority is the same class: for AGN vs compact (AGN ~86% of the rows on the demo) both k = 2 clusters, "
+               "and often all 4 or 8, are majority-AGN, so most feature sets score exactly 0.5. That is the "
+               "protocol, not a measurement of the features; kmeans_hungarian (clusters matched one-to-one to classes) is shown "
                "beside it, with k = 2x, 4x the number of classes.")
 KMEANS_MULTIPLES = (2, 4)
 

@@ -11,6 +11,11 @@ PROTOCOL_LABELS = {"supervised": "random forest", "logistic": "logistic reg.", "
                    "kmeans_hungarian": "k-means Hungarian", "kmeans_2k": "k-means k=2x", "kmeans_4k": "k-means k=4x"}
 W = 20
 CLASSIFIER_SHORT = {"random_forest": "RF", "logistic": "LR"}
+FEATURE_MEANINGS = {  # core/evaluation/features.py
+    "latent": "the run's latent numbers", "hardness": "ratios from the same counts the autoencoder sees",
+    "pca8": "PCA-8 of the net spectra", "hardness_catalog": "the catalog's own ratios (a reference: no Poisson "
+    "noise, from the real observation)", "hardness_dataset": "the dataset's hard_* columns (a reference: "
+    "area-corrected)", "oracle": "the true model family + hardness (a reference: simulation only)"}
 
 
 def interval(r: dict[str, Any]) -> str:
@@ -49,6 +54,7 @@ def _classification(m: dict[str, Any], feats: list[str]) -> list[str]:
             lines += [difference(f"{CLASSIFIER_SHORT[clf]} {k}", d) for k, d in diffs.items()]
         if res.get("kmeans_note"):
             lines.append(f"  note: {res['kmeans_note']}")
+    lines.append("  features: " + "; ".join(f"{f} = {FEATURE_MEANINGS[f]}" for f in feats if f in FEATURE_MEANINGS))
     return lines
 
 
