@@ -26,8 +26,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, help="CSV report of every file (default: OUT_ingest_report.csv)")
     parser.add_argument("--file-timeout", type=float, default=DEFAULT_TIMEOUT_S,
                         help=f"seconds one file may take to read before it is rejected (default {DEFAULT_TIMEOUT_S:g})")
-    parser.add_argument("--e-min", type=float, default=0.5, help="grid low edge, keV (default 0.5)")
-    parser.add_argument("--e-max", type=float, default=7.0, help="grid high edge, keV (default 7.0)")
+    parser.add_argument("--e-min", type=float, default=0.5,
+                        help="grid low edge, keV (default 0.5; snapped outward to whole ACIS channels: 0.4964)")
+    parser.add_argument("--e-max", type=float, default=7.0,
+                        help="grid high edge, keV (default 7.0; snapped outward likewise: 7.0372)")
     parser.add_argument("--channels-per-bin", type=int, default=4, help="ACIS channels per grid bin (default 4)")
     add_parallel_args(parser)
 

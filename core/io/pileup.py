@@ -53,8 +53,8 @@ class PileupSigns:
                else f"its background {self.background_above_10kev:.1f}")
         rate = "" if np.isnan(self.counts_per_frame) else f", and {self.counts_per_frame:.2f} counts per frame"
         return (f"possible pile-up: {self.counts_above_10kev:.0f} counts above {MIRROR_CUTOFF_KEV:g} keV where "
-                f"{e:.1f} are expected without it ({bkg}, the source's own hardest tail "
-                f"{self.tail_above_10kev:.1f}){rate}: a plain ARF x RMF fold cannot reproduce a piled-up spectrum, "
+                f"{e:.1f} are expected without it ({bkg}; {self.tail_above_10kev:.1f} from the source itself, "
+                f"were its 8-10 keV counts to go on flat in photons, as hard as a source gets){rate}: a plain ARF x RMF fold cannot reproduce a piled-up spectrum, "
                 f"a fit needs a pile-up model")
 
     def rate_warning(self) -> str | None:
