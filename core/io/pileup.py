@@ -45,7 +45,8 @@ class PileupSigns:
         return b + self.tail_above_10kev
 
     def excess_warning(self) -> str | None:
-        """A sentence for the ingest report when the events above the cutoff exceed the expectation clearly."""
+        """A sentence for the ingest report when the events above the cutoff exceed the expectation clearly (no
+        "; " in it: that separates a file's warnings, core.spectra.spectrum.join_warnings)."""
         e = self.expected_above_10kev
         if self.counts_above_10kev - e < max(MIN_EXCESS, EXCESS_SIGMAS * np.sqrt(e + 1.0)):
             return None
@@ -53,9 +54,9 @@ class PileupSigns:
                else f"its background {self.background_above_10kev:.1f}")
         rate = "" if np.isnan(self.counts_per_frame) else f", and {self.counts_per_frame:.2f} counts per frame"
         return (f"possible pile-up: {self.counts_above_10kev:.0f} counts above {MIRROR_CUTOFF_KEV:g} keV where "
-                f"{e:.1f} are expected without it ({bkg}; {self.tail_above_10kev:.1f} from the source itself, "
-                f"were its 8-10 keV counts to go on flat in photons, as hard as a source gets){rate}: a plain ARF x RMF fold cannot reproduce a piled-up spectrum, "
-                f"a fit needs a pile-up model")
+                f"{e:.1f} are expected without it ({bkg}, plus {self.tail_above_10kev:.1f} from the source itself, "
+                f"were its 8-10 keV counts to go on flat in photons, as hard as a source gets){rate}: a plain "
+                f"ARF x RMF fold cannot reproduce a piled-up spectrum, a fit needs a pile-up model")
 
     def rate_warning(self) -> str | None:
         """A milder note when the rate alone says pile-up is possible (and the counts above 10 keV do not)."""
