@@ -3,9 +3,9 @@ reconstruction.csv (paths are stable; docs/formats.md lists them).
 
 - reconstruction.<model>.{deviance_per_bin, kl_to_truth} for autoencoder, pca8, mean (and truth, as the noise
   floor of the deviance); deviance_per_bin_if_exact: what the deviance would average were the counts drawn from
-  that model's own prediction (the reference where there is no truth: real spectra). On the run's own dataset:
-  the test split, baselines fitted on the training split,
-  PCA's floor chosen on the validation split (core.evaluation.baselines.choose_floor). On another dataset
+  that model's own prediction (the reference where there is no truth: real spectra).
+- Rows: on the run's own dataset the test split, baselines fitted on the training split, PCA's floor chosen on
+  the validation split (core.evaluation.baselines.choose_floor). On another dataset
   (e.g. ingested real spectra) every row is scored except those of sources the run was trained on (by name, in
   the training or validation split of its own dataset: another simulation of the same sources holds them with new
   noise); sources_seen_in_training.{checked, n, names | reason} says what was left out, or why it could not be
