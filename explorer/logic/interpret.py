@@ -80,7 +80,7 @@ def tracks(table: AxisCorrelations, strong: float = 0.5, weak: float = 0.2) -> p
         size = "strongly" if abs(rho) >= strong else "somewhat" if abs(rho) >= weak else "hardly"
         way = "harder" if rho > 0 else "softer"
         if abs(rho) < weak and shown and not lo <= 0 <= hi:
-            reading = f"weakly linked to {label} (|rho| below {weak}): little of this axis follows any hardness ratio"
+            reading = f"weakly linked to {label} (|rho| < {weak}): little of this axis follows it"
         elif abs(rho) < weak:
             reading = "no clear link to any hardness ratio (shape details, or noise)"
         elif n is not None and n < FEW and not shown:

@@ -68,9 +68,9 @@ else:
                "grows exactly as the ratio does; 0: no monotonic link. " + interval + "Read from the run when this "
                "page opens, so it describes the run chosen in the sidebar"
                + (" (simulated spectra)." if run.simulated else "."))
-    left, right = st.columns([1, 1.6])
+    left, _ = st.columns([1, 1.6])
     left.dataframe(table.rho.round(3), width="stretch")
-    right.dataframe(interpret.tracks(table), hide_index=True, width="stretch")
+    st.dataframe(interpret.tracks(table), hide_index=True, width="stretch")  # full width: the readings are long
 
 st.markdown("""
 ### 5. Classifier numbers
