@@ -245,3 +245,20 @@ def test_ingest_sorts_by_the_readers_rule_for_the_spectrum_table(tmp_path):
     with fits.open(path) as hdul:
         assert [h.name for h in find_hdus(hdul, "SPECTRUM", "SPECTRUM")] == ["OTHER"]
     assert peek_chunk([path]) == [("spectrum", "classed.pi")]
+
+
+def test_the_missing_response_refusal_reads_back(real_data, tmp_path):
+    """ingest's hint reads the refusal's text back (reasons cross worker processes as text): the roles and the
+    file names the header gives, from the message load_responses writes; nothing from any other reason."""
+    from core.io.companions import missing_responses
+
+    shutil.copy(real_data / "spectra/9774.pi", tmp_path / "9774.pi")
+    with pytest.raises(SpectrumError) as exc:
+        read_spectrum(tmp_path / "9774.pi")
+    assert exc.value.missing == ("ARF", "RMF")
+    assert missing_responses(exc.value.reason) == {"ARF": "9774.arf", "RMF": "9774.rmf"}
+    shutil.copy(real_data / "spectra/9774.arf", tmp_path / "9774.arf")
+    with pytest.raises(SpectrumError) as exc:
+        read_spectrum(tmp_path / "9774.pi")
+    assert missing_responses(exc.value.reason) == {"RMF": "9774.rmf"}
+    assert missing_responses("not a spectrum") == {}

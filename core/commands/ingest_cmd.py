@@ -5,7 +5,6 @@ Exit status: 0 all spectra loaded, 2 some rejected (the rest are written), 1 not
 from __future__ import annotations
 
 import argparse
-import re
 import shlex
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from core.spectra.energy import EnergyGrid
 from core.commands.options import add_parallel_args
 from core.data.ingest import default_report_path, ingest
 from core.data.timed import DEFAULT_TIMEOUT_S
+from core.io.companions import missing_responses
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -66,30 +66,21 @@ def companion_hint(rejected: list[tuple[Path, str]], out: Path, wrote: bool) -> 
     command for the first, with the options for what it lacks (--arf/--rmf take one spectrum at a time), the
     file names its header gives and its missing BACKFILE too. When this run wrote ``out``, the command writes a
     dataset of its own beside it (a dataset is written whole, never added to). Empty when there are none."""
-    lacking = [(Path(p), r) for p, r in rejected if "give them explicitly" in r or "give it explicitly" in r]
+    lacking = [(Path(p), missing) for p, r in rejected if (missing := missing_responses(r))]
     if not lacking:
         return ""
     names = ", ".join(str(p) for p, _ in lacking[:3]) + (f" and {len(lacking) - 3} more" if len(lacking) > 3 else "")
-    first, reason = lacking[0]
-    found = re.search(r"needs its (.+?):", reason)
-    roles = [role for role in ("ARF", "RMF") if found is None or role in found.group(1)]
-    files = {role: _header_name(reason, keyword) for role, keyword in (("ARF", "ANCRFILE"), ("RMF", "RESPFILE"))}
+    first, missing = lacking[0]
     backfile = _missing_backfile(first)
-    options = " ".join(f"--{role.lower()} DIR/{files[role] or role}" for role in roles)
+    options = " ".join(f"--{role.lower()} DIR/{name or role}" for role, name in missing.items())
     if backfile:
         options += f" --background DIR/{backfile}"
     target = out.with_name(f"{out.name}-{first.name.split('.')[0]}") if wrote else out
     where = f" into a new dataset ({out} is written now, and datasets are not appended to)," if wrote else ""
     return (f"{names}: the response files were not found. Give them with "
-            f"{'/'.join('--' + r.lower() for r in roles)}, one spectrum at a time,{where} e.g. (DIR: the folder "
+            f"{'/'.join('--' + r.lower() for r in missing)}, one spectrum at a time,{where} e.g. (DIR: the folder "
             f"that holds them{'; its background is missing too' if backfile else ''})\n"
             f"  python -m core ingest {shlex.quote(str(first))} {options} --out {shlex.quote(str(target))}")
-
-
-def _header_name(reason: str, keyword: str) -> str | None:
-    """The file a rejection reason quotes from the header (``ANCRFILE = 9774.arf``), else None."""
-    found = re.search(rf"{keyword} = (\S+)", reason)
-    return found.group(1) if found else None
 
 
 def _missing_backfile(spectrum: Path) -> str | None:

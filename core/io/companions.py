@@ -4,6 +4,7 @@ companion."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
@@ -16,6 +17,7 @@ from core.io.response_cache import cached
 ROLES = {"RESPFILE": "RMF", "ANCRFILE": "ARF", "BACKFILE": "background"}
 STEM_SUFFIXES = {"RESPFILE": (".rmf", ".rmf.gz"), "ANCRFILE": (".arf", ".arf.gz")}
 MAX_NAME = 200  # leaves room for ".gz" under the file system's 255
+NEEDS = "needs its"  # a refusal for missing responses starts so (``missing_responses`` reads it back)
 
 
 @contextlib.contextmanager
@@ -84,7 +86,7 @@ def load_responses(path: Path, header, arf: Path | None, rmf: Path | None,
         roles = tuple(ROLES[kw] for kw in missing)
         said = " and ".join(f"{found[kw][1]} (not next to the file)" if "=" in found[kw][1] else found[kw][1]
                             for kw in missing)
-        raise SpectrumError(path, f"needs its {' and '.join(roles)}: {said}; give "
+        raise SpectrumError(path, f"{NEEDS} {' and '.join(roles)}: {said}; give "
                                   f"{'them' if len(roles) > 1 else 'it'} explicitly", missing=roles)
     arf_path, rmf_path = found["ANCRFILE"][0], found["RESPFILE"][0]
     with companion(path, "ARF", arf_path):
@@ -93,6 +95,19 @@ def load_responses(path: Path, header, arf: Path | None, rmf: Path | None,
         rmf_ = cached(read_rmf, rmf_path)
     how = {kw: ("from the header, " if "=" in said else "") + said for kw, (_, said) in found.items()}
     return arf_, rmf_, {"rmf": f"{rmf_path.name} ({how['RESPFILE']})", "arf": f"{arf_path.name} ({how['ANCRFILE']})"}
+
+
+def missing_responses(reason: str) -> dict[str, str | None]:
+    """From a rejection reason of ``load_responses`` (the report keeps reasons as text, across worker processes):
+    each missing role ("ARF", "RMF") with the file name its header gives, or None where it names none; empty for
+    any other reason. Kept beside the message it reads."""
+    found = re.match(rf"{NEEDS} (.+?): (.*); give (?:them|it) explicitly$", reason)
+    if not found:
+        return {}
+    roles = [role for role in ("ARF", "RMF") if role in found.group(1)]
+    keyword = {role: kw for kw, role in ROLES.items()}
+    names = {role: re.search(rf"{keyword[role]} = (\S+)", found.group(2)) for role in roles}
+    return {role: m.group(1) if m else None for role, m in names.items()}
 
 
 def read_background_file(path: Path, caller: Path) -> PhaHDU:
