@@ -46,6 +46,12 @@ def interval(rho: float, n: int, level: float = 0.95) -> tuple[float, float]:
     return math.tanh(z - half), math.tanh(z + half)
 
 
+def table_level(cells: int, level: float = 0.95) -> float:
+    """The level at which each of ``cells`` correlations is read so that all hold together at ``level``
+    (Bonferroni): a table of 24 read at 95% each shows some chance correlation more often than not."""
+    return 1.0 - (1.0 - level) / max(cells, 1)
+
+
 def rank_correlation(x: np.ndarray, y: np.ndarray, level: float = 0.95) -> RankCorrelation:
     """Spearman's rho of the pairs where both of the 1-D ``x``, ``y`` are finite, with its ``level`` interval.
     Below 4 pairs, or when either side is constant, rho is NaN too."""

@@ -5,6 +5,7 @@ import math
 from typing import Any
 
 from core.evaluation import features as feature_sets
+from core.evaluation.correlation import table_level
 from core.spectra.hardness import HARDNESS_COLUMNS
 
 PROTOCOL_LABELS = {"supervised": "random forest", "logistic": "logistic reg.", "kmeans": "k-means (paper)",
@@ -144,7 +145,7 @@ def _spearman(m: dict[str, Any]) -> list[str]:
     if ci:
         cells = sum(len(row) for row in m["spearman"].values())
         lines.append(f"  each interval holds for its own cell: of {cells} cells, about one in 20 excludes 0 by chance "
-                     f"alone; the help page reads them all at once (at {100 * (1 - 0.05 / cells):.1f}% each)")
+                     f"alone; the help page reads them all at once (at {100 * table_level(cells):.1f}% each)")
     return lines
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.evaluation.correlation import interval, rank_correlation
+from core.evaluation.correlation import interval, rank_correlation, table_level
 from explorer.logic.columns import describe
 
 RATIOS = ("hard_hm", "hard_hs", "hard_ms")
@@ -38,7 +38,7 @@ class AxisCorrelations:
     @property
     def level(self) -> float:
         """The simultaneous level of the readings' intervals: 95% for the whole table at once."""
-        return 1.0 - 0.05 / max(self.rho.size, 1)
+        return table_level(self.rho.size)
 
 
 def spearman_table(metrics: dict[str, Any], sources: pd.DataFrame | None = None,
