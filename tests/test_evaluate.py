@@ -200,3 +200,19 @@ def test_the_deviance_expected_of_an_exact_model():
     got = deviance_per_bin(rng.poisson(mu), mu, weights).mean()
     assert got == pytest.approx(expected_deviance_per_bin(mu, weights).mean(), rel=0.03)
     assert expected_deviance_per_bin(np.full((1, 10), 0.01))[0] < 0.1  # faint: far below 1 under the truth
+
+
+def test_few_labelled_rows_skip_the_k_means_with_more_clusters_than_rows():
+    """12 labelled rows in 4 classes: k = 2x (8 clusters) runs, k = 4x (16) cannot; it is skipped and said so
+    (evaluate on another dataset with few unseen rows crashed inside KMeans before)."""
+    rng = np.random.default_rng(0)
+    catalog = pd.DataFrame({"class": np.repeat(["AGN", "CV", "NS", "YSO"], 3), "name": [f"s{i}" for i in range(12)]})
+    from core.evaluation.comparison import classification_measures
+
+    res = classification_measures({"latent": rng.normal(size=(12, 3))}, catalog, np.arange(12), n_repeats=1,
+                                  n_trees=5)["eight_class"]
+    assert res["kmeans_2k"]["latent"]["n_clusters"] == 8 and res["kmeans_4k"] == {}
+    assert res["kmeans_skipped"] == "k-means k = 4x (16 clusters) not run: more clusters than the 12 labelled rows"
+    m = {"split": "all", "n_test": 12, "classification_rows": "all", "classification": {"eight_class": res},
+         "reconstruction": {}, "regression": {}}
+    assert "note: k-means k = 4x (16 clusters) not run" in format_table(m)

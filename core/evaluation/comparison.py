@@ -83,7 +83,9 @@ def classification_measures(features: Mapping[str, np.ndarray], catalog: pd.Data
             res["kmeans"][name] = km
             res["kmeans_hungarian"][name] = kmeans_hungarian(Xs, y, seed=seed)
             for m in KMEANS_MULTIPLES:
-                res[f"kmeans_{m}k"][name] = kmeans_majority(Xs, y, n_clusters=m * len(res["classes"]), seed=seed)
+                if m * len(res["classes"]) <= len(y):  # k-means needs at least as many rows as clusters
+                    res[f"kmeans_{m}k"][name] = kmeans_majority(Xs, y, n_clusters=m * len(res["classes"]),
+                                                                seed=seed)
             sup = supervised_cv(Xs, y, "random_forest", folds, seed, n_trees)
             sup["logistic"] = _lean(supervised_cv(Xs, y, "logistic", folds, seed))
             res["supervised"][name] = sup
@@ -91,6 +93,10 @@ def classification_measures(features: Mapping[str, np.ndarray], catalog: pd.Data
                                      "logistic": paired_differences(res["supervised"], folds, key="logistic")}
         if degenerate:
             res["kmeans_note"] = KMEANS_NOTE
+        few = [f"k = {m}x ({m * len(res['classes'])} clusters)" for m in KMEANS_MULTIPLES
+               if m * len(res["classes"]) > len(y)]
+        if few:
+            res["kmeans_skipped"] = f"k-means {', '.join(few)} not run: more clusters than the {len(y)} labelled rows"
         out[task] = res
     return out
 

@@ -53,8 +53,9 @@ def _classification(m: dict[str, Any], feats: list[str]) -> list[str]:
                      f"folds (Nadeau-Bengio corrected):")
         for clf, diffs in res.get("paired_differences", {}).items():
             lines += [difference(f"{CLASSIFIER_SHORT[clf]} {k}", d) for k, d in diffs.items()]
-        if res.get("kmeans_note"):
-            lines.append(f"  note: {res['kmeans_note']}")
+        for key in ("kmeans_note", "kmeans_skipped"):
+            if res.get(key):
+                lines.append(f"  note: {res[key]}")
     lines.append("  features: " + "; ".join(f"{f} = {FEATURE_MEANINGS[f]}" for f in feats if f in FEATURE_MEANINGS))
     return lines
 
