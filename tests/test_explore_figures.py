@@ -111,3 +111,39 @@ def test_histogram_is_binned_here_and_counts_every_finite_value():
     centres, widths = np.asarray(log.data[0].x), np.asarray(log.data[0].width)
     assert np.all(np.diff(centres) > 0) and np.all(widths > 0) and log.layout.font.color == "#FAFAFA"
     assert len(figures.histogram_figure(np.array([np.nan]), "t", "x").data[0].y) == 0  # nothing to bin: no bars
+
+
+def test_unfolded_figure_draws_the_model_over_the_data_range_only_in_x_ray_conventions():
+    """ufspec/eufspec: log-log, the counts view's keV ticks, powers of ten on the flux axis, the decoded model only
+    where the data constrain it (the photon grid runs 0.3-10 keV, the data 0.5-7), the truth for simulated rows;
+    what Plotly's validation would build."""
+    import json
+
+    import plotly.graph_objects as go
+
+    from explorer.ui.figures_spectrum import unfolded_figure
+
+    e = np.geomspace(0.3, 10, 41)
+    mid = np.sqrt(e[1:] * e[:-1])
+    model = pd.DataFrame({"energy": mid, "flux": mid ** -2.0, "eflux": mid ** -1.0,
+                          "constrained": (e[1:] > 0.5) & (e[:-1] < 7.0)})
+    edges = np.linspace(0.5, 7.0, 9)
+    c = 0.5 * (edges[1:] + edges[:-1])
+    data = pd.DataFrame({"energy": c, "e_lo": edges[:-1], "e_hi": edges[1:], "flux": c ** -2.0,
+                         "err_lo": 0.1 * c ** -2.0, "err_hi": 0.1 * c ** -2.0, "good": np.r_[False, [True] * 7],
+                         "truth": c ** -2.0})
+    for col in ("flux", "err_lo", "err_hi", "truth"):
+        data["e" + col] = data[col] * c
+    for column in ("flux", "eflux"):
+        fig = unfolded_figure(model, data, column, title="T", simulated=True)
+        as_json = lambda f: json.dumps(f.to_dict(), sort_keys=True, default=str)  # noqa: E731
+        assert as_json(go.Figure(fig.to_dict())) == as_json(fig)
+        by = {t.name: t for t in fig.data}
+        assert set(by) == {"data (unfolded)", "noiseless truth (simulation)", "decoded model"}
+        assert min(by["decoded model"].x) > 0.45 and max(by["decoded model"].x) < 7.7  # no model beyond the data
+        assert len(by["data (unfolded)"].x) == 7  # the bad-quality bin is not drawn
+        np.testing.assert_allclose(by["data (unfolded)"].y, data[column][1:])
+        assert fig.layout.xaxis.type == "log" and list(fig.layout.xaxis.tickvals) == [0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7]
+        assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.exponentformat == "power"
+        assert fig.layout.yaxis.title.text.startswith("photons" if column == "flux" else "E·F(E)")
+        assert "simulated" in fig.layout.title.text

@@ -161,3 +161,11 @@ def test_unfolded_spectrum_folds_back_to_the_source_counts(folded_run):
                             np.ones(ds.n_bins))))
     assert folded.sum() == pytest.approx(float(s), rel=1e-4)
     assert len(data_t) == ds.n_bins and np.isfinite(data_t.loc[data_t["flux"].notna(), "err_hi"]).all()
+    # the model is marked constrained exactly over the data's energy range (the photon grid is wider)
+    e_lo, e_hi = float(ds.energy_edges[0]), float(ds.energy_edges[-1])
+    inside = (pe[1:] > e_lo) & (pe[:-1] < e_hi)
+    assert 0 < inside.sum() < len(pe) - 1 and (model_t["constrained"].to_numpy() == inside).all()
+    # the noiseless source counts (the tiny dataset is simulated) unfolded as the data are: same flux per count
+    per_count = data_t["flux"] / (np.asarray(ds.spectra[row], float) - ds.background[row])
+    ratio = data_t["truth"] / (np.asarray(ds.truth[row], float) * per_count)
+    np.testing.assert_allclose(ratio[np.isfinite(ratio)], 1.0, rtol=1e-6)

@@ -40,8 +40,11 @@ def unfolded_spectrum(model, dataset, row: int, latent: np.ndarray) -> tuple[pd.
     keV-1) and ``eflux`` (E F(E), keV cm-2 s-1 keV-1) of the decoded photon spectrum, normalised so that folded
     through the spectrum's own response and exposure it gives the maximum-likelihood source counts. ``data``: per
     channel-grid bin the background-subtracted counts unfolded the same way (model flux at the bin's energy times
-    data / folded model), with Poisson error bars, ``good`` for bins with weight > 0. Only for models that decode
-    photon spectra (``instrument="fold"``); a ValueError otherwise.
+    data / folded model), with Poisson error bars, ``good`` for bins with weight > 0, and for simulated rows
+    ``truth``: the noiseless source counts unfolded the same way. The model's ``constrained`` marks the photon bins
+    inside the data's energy range (the channel grid's): outside it no count constrains the decoded spectrum, and
+    XSPEC plots a model only over the noticed channels. Only for models that decode photon spectra
+    (``instrument="fold"``); a ValueError otherwise.
     """
     import torch
 
@@ -63,13 +66,18 @@ def unfolded_spectrum(model, dataset, row: int, latent: np.ndarray) -> tuple[pd.
     pe = model.photon_edges.double().numpy()
     e_mid = np.sqrt(pe[1:] * pe[:-1])
     flux = photon_flux * photons[0].double().numpy() / np.diff(pe)
-    model_table = pd.DataFrame({"energy": e_mid, "flux": flux, "eflux": e_mid * flux})
     edges = np.asarray(dataset.energy_edges, float)
+    model_table = pd.DataFrame({"energy": e_mid, "flux": flux, "eflux": e_mid * flux,
+                                "constrained": (pe[1:] > edges[0]) & (pe[:-1] < edges[-1])})
     centre = 0.5 * (edges[1:] + edges[:-1])
     scale = np.interp(centre, e_mid, flux) / np.where(source > 0, source, np.nan)  # flux per source count
     lo, hi = poisson_errors(counts)
     data = pd.DataFrame({"energy": centre, "e_lo": edges[:-1], "e_hi": edges[1:], "flux": (counts - bkg) * scale,
                          "err_lo": lo * scale, "err_hi": hi * scale, "good": w > 0})
-    for col in ("flux", "err_lo", "err_hi"):
+    cols = ["flux", "err_lo", "err_hi"]
+    if dataset.truth is not None:  # simulated: the noiseless source counts, unfolded as the data are
+        data["truth"] = np.asarray(dataset.truth[row], float) * scale
+        cols.append("truth")
+    for col in cols:
         data["e" + col] = data[col] * centre
     return model_table, data

@@ -126,3 +126,40 @@ def spectrum_figure(table: pd.DataFrame, *, title: str = "", simulated: bool = F
                   legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=11),
                               bgcolor="rgba(0,0,0,0)"))
     return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+UNFOLDED_UNITS = {"flux": "photons cm⁻² s⁻¹ keV⁻¹", "eflux": "E·F(E), keV cm⁻² s⁻¹ keV⁻¹"}
+
+
+def unfolded_figure(model: pd.DataFrame, data: pd.DataFrame, column: str, *, title: str = "",
+                    simulated: bool = False, height: int = 480, dark: bool = False) -> go.Figure:
+    """The unfolded spectrum (``explorer.logic.unfolded.unfolded_spectrum``'s tables) as XSPEC's ufspec/eufspec
+    draws it: log-log, the data with their error bars over the bins of good quality, the decoded model over the
+    data's energy range only (outside it no count constrains the model), the noiseless truth for simulated rows;
+    the energy ticks of the counts view, powers of ten on the flux axis. ``column``: "flux" or "eflux"."""
+    prefix = "" if column == "flux" else "e"
+    d = data[data["good"] & np.isfinite(data[column]) & (data[column] > 0)]
+    m = model[model["constrained"]]
+    ink = "#E8E8E8" if dark else "#222"
+    traces = [_scatter(d["energy"], d[column], "data (unfolded)", "markers", marker=dict(size=5, color=ink),
+                       error_y=dict(type="data", symmetric=False, array=d[prefix + "err_hi"].to_numpy(),
+                                    arrayminus=d[prefix + "err_lo"].to_numpy(), thickness=1, width=0),
+                       error_x=dict(type="data", array=((d["e_hi"] - d["e_lo"]) / 2).to_numpy(), thickness=1,
+                                    width=0),
+                       hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>data</extra>")]
+    if "truth" in data:
+        t = data[np.isfinite(data[prefix + "truth"]) & (data[prefix + "truth"] > 0)]
+        traces.append(_scatter(t["energy"], t[prefix + "truth"], "noiseless truth (simulation)", "lines",
+                               line=dict(color="#2CA02C", width=2, dash="dash", shape="hvh")))
+    traces.append(_scatter(m["energy"], m[column], "decoded model", "lines", line=dict(color="#D62728", width=2),
+                           hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>model</extra>"))
+    layout: dict[str, Any] = house_style(dark)
+    layout["xaxis"].update(type="log", tickvals=TICKS, title={"text": "energy (keV)"})
+    layout["yaxis"].update(type="log", exponentformat="power", title={"text": UNFOLDED_UNITS[column]})
+    if simulated:
+        title = f"{title} <span style='font-size:11px;color:#B35900'>· simulated counts</span>"
+    layout.update(title=dict(text=title, x=0.01, y=0.985, yanchor="top", font=dict(size=14)), height=height,
+                  margin=dict(l=10, r=10, t=78, b=10),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=11),
+                              bgcolor="rgba(0,0,0,0)"))
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)

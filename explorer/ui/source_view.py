@@ -14,6 +14,7 @@ from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_cs
 from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
 from core.evaluation.measures import predicted_counts
 from explorer.ui import common, figures, look, sampui
+from explorer.ui.figures_spectrum import unfolded_figure
 
 
 def decoded_shape(run: RunView, row: int) -> np.ndarray:
@@ -67,25 +68,20 @@ UNFOLDED_VIEWS = {"counts": None, "photons": "flux", "E·F(E)": "eflux"}
 
 def render_unfolded(run: RunView, row: int, column: str, *, height: int, key: str) -> None:
     """The unfolded spectrum (issue 8): photons cm-2 s-1 keV-1 or E·F(E), data and the decoded photon model."""
-    import plotly.graph_objects as go
-
     try:
         model_t, data = unfolded_spectrum(common.get_model(*common.run_key(run)), run.dataset, row, run.latents[row])
     except ValueError as exc:
         st.info(str(exc))
         return
-    d = data[data["good"] & np.isfinite(data[column])]
-    unit = "photons cm⁻² s⁻¹ keV⁻¹" if column == "flux" else "E·F(E), keV cm⁻² s⁻¹ keV⁻¹"
-    fig = go.Figure([go.Scatter(x=d["energy"], y=d[column], mode="markers", name="data (unfolded)",
-                                error_y=dict(type="data", array=d["err_hi" if column == "flux" else "eerr_hi"],
-                                             arrayminus=d["err_lo" if column == "flux" else "eerr_lo"])),
-                     go.Scatter(x=model_t["energy"], y=model_t[column], mode="lines", name="decoded model")])
-    sim = " · SIMULATED data" if bool(run.sources.iloc[row].get("simulated", False)) else ""
-    fig.update_layout(height=height, xaxis=dict(type="log", title="energy (keV)"), yaxis=dict(type="log", title=unit),
-                      title=f"{run.sources.iloc[row]['name']}: unfolded through its own response{sim}")
-    st.plotly_chart(fig, key=f"{key}_unfolded", width="stretch")
+    r = run.sources.iloc[row]
+    fig = unfolded_figure(model_t, data, column, title=f"{r['name']}: unfolded through its own response",
+                          simulated=bool(r.get("simulated", False)), height=height, dark=look.dark_theme())
+    st.plotly_chart(fig, key=f"{key}_unfolded", width="stretch", config={"displaylogo": False}, theme=None)
     st.caption("Unfolded as XSPEC's ufspec: the model's flux at each bin times data / folded model. The decoded "
-               "model is the photon spectrum before the ARF x RMF; it depends on the model, as any unfolding does.")
+               "model is the photon spectrum before the ARF x RMF, drawn over the data's energy range (outside it "
+               "no count constrains it); its wiggles narrower than the detector's resolution (~0.1-0.2 keV FWHM) "
+               "are smoothed away by the RMF, so the counts do not constrain them either. The unfolded data "
+               "depend on the model, as any unfolding does.")
 
 
 def spectrum_options(key: str, edges: np.ndarray, *, expanded: bool) -> tuple[SpectrumOptions, bool]:
