@@ -29,6 +29,25 @@ def test_ingest_reads_the_corpus_back_to_the_dataset(small_demo, tmp_path):
     np.testing.assert_allclose(back.background, small_demo.background, rtol=1e-6)
     assert back.catalog["name"].tolist() == small_demo.catalog["name"].tolist()
     np.testing.assert_allclose(back.catalog["exposure"], small_demo.catalog["exposure"])
+    # the files say they are simulated, and so does every dataset read from them (the app labels from these)
+    assert back.simulated and back.catalog["simulated"].all()
+    assert back.info["note"].startswith("SIMULATED: 40 of 40 spectra come from files whose header says SIMULATD = T")
+
+
+def test_an_uploaded_simulated_file_is_labelled_simulated(small_demo, tmp_path, real_data):
+    from core.spectra.energy import EnergyGrid
+    from explorer.logic.upload import load_upload
+
+    write_as_pha(small_demo, tmp_path / "pha", progress=False)
+    pha = sorted((tmp_path / "pha").glob("*_pha3.fits"))[0]
+    with fits.open(pha) as hdul:
+        arf, rmf = hdul[1].header["ANCRFILE"], hdul[1].header["RESPFILE"]
+    files = {"pha": [(pha.name, pha.read_bytes())], "arf": [(arf, (tmp_path / "pha" / arf).read_bytes())],
+             "rmf": [(rmf, (tmp_path / "pha" / rmf).read_bytes())]}
+    assert load_upload(files, EnergyGrid()).meta["simulated"] is True
+    real = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in
+            (("pha", "9774.pi"), ("arf", "9774.arf"), ("rmf", "9774.rmf"))}
+    assert load_upload(real, EnergyGrid()).meta["simulated"] is False
 
 
 def test_refuses_a_folder_that_is_not_empty(small_demo, tmp_path):

@@ -26,7 +26,8 @@ def test_csc_pha3_without_responses(real_data):
     pha = (real_data / f"responses/{CSC}_pha3.fits").read_bytes()
     text = refusal({"pha": [(f"{CSC}_pha3.fits", pha)]})
     assert "this CSC pha3 needs its ARF and RMF: upload them too" in text
-    assert f"{CSC}_arf3.fits" in text and f"{CSC}_rmf3.fits" in text  # the names to upload
+    assert f"{CSC}_arf3.fits (not uploaded)" in text and f"{CSC}_rmf3.fits (not uploaded)" in text  # what to upload
+    assert "next to the file" not in text  # file-system words mean nothing in a browser
 
 
 def test_csc_pha3_with_only_its_arf(real_data):
@@ -75,3 +76,18 @@ def test_a_good_upload_still_loads(real_data):
     files = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in
              (("pha", "9774.pi"), ("arf", "9774.arf"), ("rmf", "9774.rmf"), ("background", "9774_bg.pi"))}
     assert load_upload(files, EnergyGrid()).file_counts == 4424
+
+
+def test_a_response_other_than_the_header_names_is_read_with_a_warning(real_data):
+    """9774.pi names 9774.arf / 9774.rmf; given 3c273's, it is read (the caller chose), and the warning says so."""
+    files = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in
+             (("pha", "9774.pi"), ("arf", "3c273.arf"), ("rmf", "3c273.rmf"), ("background", "9774_bg.pi"))}
+    warnings = load_upload(files, EnergyGrid()).warnings
+    assert any(w.startswith("ANCRFILE = 9774.arf but 3c273.arf was given: check that this ARF belongs") for w in warnings)
+    assert any(w.startswith("RESPFILE = 9774.rmf but 3c273.rmf was given") for w in warnings)
+    assert not any("BACKFILE" in w for w in warnings)  # 9774_bg.pi is the one the header names
+    files = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in
+             (("pha", "9774.pi"), ("arf", "9774.arf"), ("rmf", "9774.rmf"))}
+    warnings = load_upload(files, EnergyGrid()).warnings
+    assert not any("was given" in w for w in warnings)
+    assert "BACKFILE = 9774_bg.pi was not uploaded: no background subtracted (upload it as the Background)" in warnings

@@ -133,15 +133,22 @@ def sort_candidates(files: list[Path], given: set[Path], workers: int = 1, sched
     return spectra, skipped
 
 
+def source_name(spec) -> str:
+    """The name a spectrum goes by: its OBJECT, or its file's stem where OBJECT is empty or the CSC's
+    placeholder 'CSC' (every CSC pha3 says so; its 2CXO name can come from --catalog)."""
+    obj = str(spec.meta.get("object", "") or "").strip()
+    return obj if obj and obj.upper() != "CSC" else spec.path.name.split(".")[0]
+
+
 def _row(spec, file_id: str) -> dict:
     m = spec.meta
-    name = m["object"] if m["object"] and m["object"].upper() != "CSC" else spec.path.name.split(".")[0]
+    name = source_name(spec)
     hr = spec.hardness
     return {
         "id": file_id, "name": name, "class": "", "counts": int(spec.counts.sum()),
         "file_counts": spec.file_counts, **hr,
         "catalog_hard_hm": np.nan, "catalog_hard_hs": np.nan, "catalog_hard_ms": np.nan,
-        "exposure": spec.exposure, "simulated": False, "source_file": str(spec.path),
+        "exposure": spec.exposure, "simulated": m["simulated"], "source_file": str(spec.path),
         "instrument": m["instrument"], "detnam": m["detnam"], "obsid": m["obsid"], "object": m["object"],
         "date_obs": m["date_obs"], "ra": m["ra"], "dec": m["dec"], "background_file": m["background_file"],
         "background_scale": m["background_scale"], "response_file": m["rmf_file"], "arf_file": m["arf_file"],
@@ -274,11 +281,15 @@ def _write(out: Path, batch: Batch, catalog: Path | None, paths: list[Path], rep
     table["split"] = splits_of(table["name"])
     if catalog is not None:
         table = join_catalog(table, Path(catalog))
+    n_sim = int(table["simulated"].sum())
     info = {
-        "simulated": False, "kind": "ingest", "grid": batch.grid.to_dict(), "n": len(batch.rows),
+        "simulated": n_sim > 0, "kind": "ingest", "grid": batch.grid.to_dict(), "n": len(batch.rows),
         "inputs": [str(p) for p in paths], "rejected": [[str(p), r] for p, r in report.rejected],
         "skipped": [[str(p), r] for p, r in report.skipped], "software": {"core": core.__version__},
     }
+    if n_sim:
+        info["note"] = (f"SIMULATED: {n_sim} of {len(table)} spectra come from files whose header says SIMULATD = T "
+                        "(simulated counts written as files, e.g. by build-demo --as-pha), not Chandra observations.")
     w = np.stack(batch.weights).astype(np.float32)
     write_dataset(out, table, np.stack(batch.counts).astype(np.float32),
                   np.stack(batch.backgrounds).astype(np.float32), batch.grid.edges, info,

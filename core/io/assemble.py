@@ -83,6 +83,9 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "object": str(header_value(h, "OBJECT", "")),
         "date_obs": str(header_value(h, "DATE-OBS", "")),
         "datamode": str(header_value(h, "DATAMODE", "")),
+        # SIMULATD = T: a simulated spectrum written as a file (build-demo --as-pha writes it), never a Chandra
+        # observation, whatever else its header says; kept so that every dataset made from it says so
+        "simulated": str(h.get("SIMULATD", "")).strip().upper() in ("TRUE", "T", "1"),
         "ra": as_float_or_nan(h.get("RA_TARG")),
         "dec": as_float_or_nan(h.get("DEC_TARG")),
         "background_scale": float(scale),

@@ -51,6 +51,12 @@ def beside(pha_path: Path, keyword: str, name: str) -> Path:
     return candidate
 
 
+def _bare(name: str) -> str:
+    """A file name without folders or compression suffix, compared case-insensitively."""
+    base = PurePosixPath(name.strip().replace("\\", "/")).name.lower()
+    return re.sub(r"\.(gz|bz2|zip)$", "", base)
+
+
 def resolve(pha_path: Path, header, keyword: str, override: Path | None,
             warnings: list[str] | None = None) -> tuple[Path | None, str]:
     """(file, what the header says) for RESPFILE/ANCRFILE/BACKFILE; the file is None when it is not there.
@@ -62,6 +68,10 @@ def resolve(pha_path: Path, header, keyword: str, override: Path | None,
         if not override.is_file():
             raise SpectrumError(pha_path, f"the {ROLES[keyword]} given for {keyword}, {override.name}, does not "
                                           f"exist")
+        said = header_value(header, keyword)
+        if warnings is not None and not is_none_name(said) and _bare(str(said)) != _bare(override.name):
+            warnings.append(f"{keyword} = {str(said).strip()[:80]} but {override.name} was given: check that this "
+                            f"{ROLES[keyword]} belongs to this spectrum")
         return override, "given by the caller"
     name = header_value(header, keyword)
     if is_none_name(name):

@@ -30,7 +30,7 @@ def read_ogip_pha(path: Path, hdul: fits.HDUList, *, arf: Path | None = None, rm
         raise SpectrumError(path, "HDUCLAS2=BKG: this is a background spectrum, not a source spectrum")
     warnings: list[str] = []
     arf_, rmf_, sources = load_responses(path, source.header, arf, rmf, warnings)
-    bkg_path, said = resolve(path, source.header, "BACKFILE", background)
+    bkg_path, said = resolve(path, source.header, "BACKFILE", background, warnings)
     bkg = None
     if bkg_path is not None:
         bkg = read_background_file(bkg_path, path)

@@ -101,6 +101,18 @@ def read_upload(paths: dict[str, list[Path]], grid: EnergyGrid):
     return spec
 
 
+# the readers speak of files on disk; in a browser the same facts are about what was uploaded
+UPLOAD_WORDS = (("(not next to the file)", "(not uploaded)"),
+                ("is not next to the file: no background (give the background explicitly)",
+                 "was not uploaded: no background subtracted (upload it as the Background)"))
+
+
+def in_upload_words(text: str) -> str:
+    for disk, browser in UPLOAD_WORDS:
+        text = text.replace(disk, browser)
+    return text
+
+
 def explain(exc: BaseException, folder: Path) -> str:
     """A refusal in words for the page: which file, why, and which companion files to upload; never a server path
     (``folder`` is scrubbed out) nor a command-line flag."""
@@ -119,7 +131,7 @@ def explain(exc: BaseException, folder: Path) -> str:
         text = f"the upload could not be read (internal error {type(exc).__name__})"
     for prefix in (str(folder.resolve()), str(folder)):
         text = text.replace(prefix + "/", "").replace(prefix, "")
-    return text
+    return in_upload_words(text)
 
 
 def load_upload(files: dict[str, list[tuple[str, bytes]]], grid: EnergyGrid):
@@ -130,6 +142,7 @@ def load_upload(files: dict[str, list[tuple[str, bytes]]], grid: EnergyGrid):
             spec = read_upload(save_uploads(files, Path(tmp)), grid)
             # the files go with the folder: keep the response for encoding through it
             spec.response = (read_arf(Path(spec.meta["arf_file"])), read_rmf(Path(spec.meta["rmf_file"])))
+            spec.warnings = [in_upload_words(w) for w in spec.warnings]
             return spec
         except UploadError:
             raise

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.data.ingest import source_name
 from core.errors import SpectrumError, XLEError
 from explorer.logic import upload
 from explorer.logic.neighbours import neighbour_table
@@ -16,24 +17,26 @@ from explorer.ui import common, figures, look
 class _Kept(Exception):
     """No new upload: the kept result is shown."""
 
-run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum: a CSC per-source `*_pha3.fits` (it "
-                        "carries its background), or an OGIP PHA file with its ARF and RMF (and background). It is "
-                        "read by the project's readers, encoded by this run's model and placed on the saved maps.",
-                        simulated=False)
-st.caption("Your upload is real data; the sources it is placed among (the map, the neighbours) are this run's. "
+run = common.page_frame("Your spectrum", "Upload a Chandra ACIS spectrum with its ARF and RMF: a CSC per-source "
+                        "`*_pha3.fits` (it carries its background) with its `*_arf3` and `*_rmf3`, or an OGIP PHA "
+                        "file with its ARF and RMF (and background). It is read by the project's readers, encoded "
+                        "by this run's model and placed on the saved maps.", simulated=False)
+st.caption("Your upload is shown as real data unless its header says it is simulated (SIMULATD = T); the sources it "
+           "is placed among (the map, the neighbours) are this run's. "
            f"Limits: {upload.MAX_FILE_MB} MB per file, {upload.MAX_TOTAL_MB} MB in all. Files stay on the server "
            f"only while they are read.")
 c = st.columns(4)
 pha = c[0].file_uploader("Spectrum (PHA)", type=["pi", "pha", "fits", "fit", "gz"], key="up_pha",
                          max_upload_size=upload.MAX_FILE_MB)
-arf = c[1].file_uploader("ARF (optional)", type=["arf", "fits", "fit", "gz"], key="up_arf",
+arf = c[1].file_uploader("ARF", type=["arf", "fits", "fit", "gz"], key="up_arf",
                          max_upload_size=upload.MAX_FILE_MB)
-rmf = c[2].file_uploader("RMF (optional)", type=["rmf", "rsp", "fits", "fit", "gz"], key="up_rmf",
+rmf = c[2].file_uploader("RMF", type=["rmf", "rsp", "fits", "fit", "gz"], key="up_rmf",
                          max_upload_size=upload.MAX_FILE_MB)
 bkg = c[3].file_uploader("Background (optional)", type=["pi", "pha", "fits", "fit", "gz"], key="up_bkg",
                          max_upload_size=upload.MAX_FILE_MB)
-st.caption("Without ARF/RMF/background uploads, the files the PHA header names (ANCRFILE, RESPFILE, BACKFILE) "
-           "are used if you upload them under those names here.")
+st.caption("The server cannot see your disk: upload the ARF and RMF the PHA header names (ANCRFILE, RESPFILE), "
+           "and its background (BACKFILE) unless it is a CSC pha3. Files under other names are used as given, "
+           "with a warning.")
 kept = st.session_state.get(common.UPLOAD)
 if kept is not None and kept["run"] != str(run.run_dir):  # placed with another run's model: not valid here
     st.session_state.pop(common.UPLOAD)
@@ -81,6 +84,7 @@ for w in spec.warnings:
     st.warning(w)
 hr = spec.hardness
 obj = str(spec.meta.get("object", "") or "").strip()
+label = "SIMULATED (its header says SIMULATD = T)" if spec.meta.get("simulated") else "real data"
 ident = " · ".join(x for x in (f"OBJECT **{obj}**" if obj else "no OBJECT in the header",
                                f"ObsID {spec.meta['obsid']}" if spec.meta.get("obsid") else "",
                                str(spec.meta.get("instrument", ""))) if x)
@@ -90,12 +94,13 @@ left, right = st.columns([1, 1])
 with left:
     table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
                            weights=spec.weights)
-    st.plotly_chart(figures.spectrum_figure(table, title=f"{obj or name} (your upload, real data)", height=460,
-                                            dark=look.dark_theme()), key="up_spec", theme=None)
+    fig = figures.spectrum_figure(table, title=f"{source_name(spec)} (your upload, {label})", height=460,
+                                  simulated=bool(spec.meta.get("simulated")), dark=look.dark_theme())
+    st.plotly_chart(fig, key="up_spec", theme=None)
 with right:
     if run.simulated:
         st.info("**Simulated data** around your spectrum: the map's sources and the neighbours below are this "
-                "run's simulated spectra; your spectrum (left) is real.", icon=":material/science:")
+                "run's simulated spectra; your spectrum (left) is " + label + ".", icon=":material/science:")
     proj = st.segmented_control("Map", [m.upper() for m in run.maps], default=[m.upper() for m in run.maps][0],
                                 key="up_proj") or "UMAP"
     m = proj.lower()
