@@ -19,10 +19,19 @@ from typing import Any, TypeVar
 
 from tqdm import tqdm
 
-from core.errors import ConfigError
+from core.errors import ConfigError, XLEError
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+SCHEDULER_TIMEOUT_S = 30.0  # how long to try reaching a --scheduler before saying it cannot be reached
+NEEDS_PROJECT = ("the Dask scheduler and its workers must import this project: start each of them from a clone of "
+                 "the same commit with PYTHONPATH set to its folder (docs/parallel.md, 'A cluster')")
+
+
+class ClusterError(XLEError):
+    """The Dask cluster cannot do the work (unreachable, or missing this project's code): not any input's fault."""
 
 
 def check_workers(workers: int, scheduler: str | None) -> None:
@@ -30,6 +39,33 @@ def check_workers(workers: int, scheduler: str | None) -> None:
         raise ConfigError(f"--workers {workers}: need at least 1")
     if scheduler is not None and not str(scheduler).strip():
         raise ConfigError("--scheduler: give the address of a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    if scheduler is not None and workers > 1:
+        raise ConfigError(f"--workers {workers} starts a local cluster and --scheduler {scheduler} uses an existing "
+                          "one: give one of them (an existing cluster has as many workers as were started on it)")
+
+
+def _connect(scheduler: str) -> Any:
+    from dask.distributed import Client
+
+    try:
+        return Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+    except (OSError, TimeoutError) as exc:
+        raise ClusterError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
+                           f"({type(exc).__name__}): is it running, and is the address right?") from None
+
+
+def _result(fut: Any) -> Any:
+    """A task's result; a task the cluster could not even load (this project not importable there) is a
+    ``ClusterError`` saying what the cluster needs, instead of Dask's traceback."""
+    try:
+        return fut.result()
+    except (ModuleNotFoundError, RuntimeError) as exc:
+        cause: BaseException | None = exc
+        while cause is not None:  # the scheduler's RuntimeError carries the ModuleNotFoundError as its cause
+            if isinstance(cause, ModuleNotFoundError) and cause.name == "core":
+                raise ClusterError(f"{NEEDS_PROJECT} (No module named 'core')") from None
+            cause = cause.__cause__ or cause.__context__
+        raise
 
 
 @contextmanager
@@ -44,7 +80,7 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
     from dask.distributed import Client, LocalCluster
 
     if scheduler is not None:
-        with Client(scheduler) as client:
+        with _connect(scheduler) as client:
             yield client
         return
     import dask
@@ -80,7 +116,7 @@ def iter_chunks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, s
     following = 0
     with tqdm(total=len(futures), desc=desc, unit="chunk", disable=not progress) as bar:
         for fut in as_completed(futures):
-            done[index[fut.key]] = fut.result()
+            done[index[fut.key]] = _result(fut)
             fut.release()
             bar.update()
             while following in done:

@@ -107,3 +107,45 @@ def test_encode_on_the_cluster_equals_serial(cluster, tmp_path, monkeypatch):
     assert marker.exists()
     for name, arr in serial.items():
         np.testing.assert_array_equal(np.load(run / name), arr, err_msg=name)
+
+
+def test_workers_under_a_nanny_stop_the_ingest_with_what_to_do(corpus, tmp_path):
+    """Dask's default workers are daemon processes, which may not start the reading process: every good file
+    would have been reported bad. The ingest stops at once, says how to start the workers, and writes nothing."""
+    import dask
+
+    from core.data.timed import ReaderUnavailable
+
+    with dask.config.set({"distributed.worker.daemon": True}), distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as lc:
+        with pytest.raises(ReaderUnavailable, match="daemonic processes.*--no-nanny"):
+            ingest([corpus / "pha"], tmp_path / "out", progress=False, scheduler=lc.scheduler_address)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob("*report*"))
+
+
+def test_cluster_refusals(monkeypatch):
+    import core.parallel as par
+
+    with pytest.raises(ConfigError, match="give one of them"):
+        par.check_workers(2, "tcp://127.0.0.1:1")
+    monkeypatch.setattr(par, "SCHEDULER_TIMEOUT_S", 1.0)
+    with pytest.raises(par.ClusterError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9 within 1 s"):
+        with par.dask_client(1, "tcp://127.0.0.1:9"):
+            pass
+
+
+class _Erred:
+    """A future whose task the scheduler could not load, as Dask reports it (a RuntimeError caused by the import)."""
+
+    def result(self):
+        try:
+            raise ModuleNotFoundError("No module named 'core'", name="core")
+        except ModuleNotFoundError as exc:
+            raise RuntimeError("Error during deserialization of the task graph") from exc
+
+
+def test_a_cluster_without_this_project_is_told_what_it_needs():
+    import core.parallel as par
+
+    with pytest.raises(par.ClusterError, match="PYTHONPATH"):
+        par._result(_Erred())

@@ -26,7 +26,7 @@ from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
 from core.io.fitsfile import is_none_name, matching_tables
 from core.data.partition import splits_of
-from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, close_shared_workers, shared_worker
+from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, ReaderUnavailable, close_shared_workers, shared_worker
 from core.parallel import dask_client, iter_chunks, run_chunks
 
 SPECTRAL_SUFFIXES = (".pi", ".pha", ".fits", ".fit", ".fts")
@@ -224,6 +224,8 @@ def read_chunk(task: tuple[list[Path], EnergyGrid, dict, float]) -> list[tuple[P
             out.append((f, worker.call(read_spectrum, f, grid=grid, **overrides)))
         except SpectrumError as exc:
             out.append((f, exc.reason))
+        except ReaderUnavailable:  # no file can be read here: not this file's fault, so not reported as such
+            raise
         except XLEError as exc:  # CallTimeout, WorkerDied: the batch goes on
             out.append((f, f"reading it {exc}" if isinstance(exc, CallTimeout) else str(exc)))
         except Exception as exc:  # a bug outside the reader's own wrapping: still only this file

@@ -34,6 +34,12 @@ class WorkerDied(XLEError):
     pass
 
 
+class ReaderUnavailable(XLEError):
+    """No reading process can be started here at all: the environment's fault, not any file's, so a batch stops
+    with this instead of calling every file bad (a Dask worker under a nanny is a daemon process, and a daemon
+    process may not have children)."""
+
+
 def _limit_memory(headroom_gb: float) -> None:
     try:
         import resource
@@ -145,7 +151,15 @@ class TimedWorker:
         self._calls = 0
         self._conn, child = self._ctx.Pipe()
         self._proc = self._ctx.Process(target=_serve, args=(child, self.headroom_gb), daemon=True)
-        self._proc.start()
+        try:
+            self._proc.start()
+        except (AssertionError, OSError) as exc:  # multiprocessing asserts "daemonic processes are not allowed..."
+            self._proc = None
+            self._conn.close()
+            child.close()
+            raise ReaderUnavailable(f"cannot start the process that reads files in ({type(exc).__name__}: {exc}); "
+                                    "on a Dask cluster, start the workers with --no-nanny, or set "
+                                    "distributed.worker.daemon: false in their Dask configuration") from exc
         child.close()
 
     def _stop(self, kill: bool) -> None:
