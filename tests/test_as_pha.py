@@ -55,3 +55,11 @@ def test_refuses_a_folder_that_is_not_empty(small_demo, tmp_path):
     (tmp_path / "full" / "x.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
         write_as_pha(small_demo, tmp_path / "full", progress=False)
+
+
+def test_build_demo_checks_the_pha_folder_before_building(tmp_path, run_core):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x.txt").write_text("mine")
+    r = run_core("build-demo", "--n", "10", "--out", tmp_path / "d", "--as-pha", tmp_path / "full")
+    assert r.returncode == 1 and "not empty" in r.stderr
+    assert not (tmp_path / "d").exists()  # refused before building: a fresh --as-pha can reuse --out

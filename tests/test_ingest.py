@@ -17,6 +17,7 @@ from astropy.io import fits
 from core.data.dataset import REQUIRED_COLUMNS, SPLITS, load_dataset
 from core.spectra.energy import EnergyGrid
 from core.data.ingest import ingest
+from core.errors import XLEError
 from core.spectra.hardness import hardness
 
 LOADED = {"9774.pi", "bubble.pi", "obs1.pi", "obs2.pi", "source.pi", "source_bin10.pi",
@@ -296,3 +297,19 @@ def test_response_and_background_overrides_refuse_several_spectra(real_data, run
     assert result.returncode != 0
     assert "--background name one spectrum's files, but 2 spectra were found" in result.stderr
     assert "9774.pi" in result.stderr and not out.exists()
+
+
+def test_a_catalog_gives_classes_and_a_bad_one_is_refused_before_any_file_is_read(real_data, tmp_path):
+    files = [real_data / "spectra/9774.pi", real_data / "responses/acisf07867_000N001_r0002_pha3.fits"]
+    cat = tmp_path / "cat.csv"
+    pd.DataFrame({"name": ["3C 186", "elsewhere"], "class": ["AGN", "YSO"], "hard_hm": [0.25, 0.0]}).to_csv(cat)
+    ingest(files, tmp_path / "with", catalog=cat, progress=False)
+    got = load_dataset(tmp_path / "with").catalog.set_index("name")
+    assert got.loc["3C 186", "class"] == "AGN" and got.loc["3C 186", "catalog_hard_hm"] == 0.25
+    assert got.loc["acisf07867_000N001_r0002_pha3", "class"] == ""  # not in the catalog: unlabelled
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"source": ["3C 186"], "class": ["AGN"]}).to_csv(bad)
+    for table, why in ((bad, "needs a 'name' column"), (tmp_path / "missing.csv", "cannot be read")):
+        with pytest.raises(XLEError, match=why):
+            ingest(files, tmp_path / "out", catalog=table, progress=False)
+        assert not (tmp_path / "out").exists() and not (tmp_path / "out_ingest_report.csv").exists()

@@ -25,6 +25,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.as_pha is not None:
+        from core.simulate.as_pha import check_pha_folder
+
+        check_pha_folder(args.as_pha)  # before minutes of building, not after
     t0 = time.perf_counter()
     out = build_demo(args.out, seed=args.seed, n=args.n, overwrite=args.overwrite, mixtures=args.mixtures)
     print(f"wrote the SIMULATED demo dataset to {out} in {time.perf_counter() - t0:.1f} s")

@@ -159,12 +159,21 @@ def _row(spec, file_id: str) -> dict:
     }
 
 
-def join_catalog(table: pd.DataFrame, catalog_path: Path) -> pd.DataFrame:
-    """Copy ``class`` and ``hard_hm/hs/ms`` (as ``catalog_hard_*``) from a table matched on ``name``."""
-    cat = pd.read_parquet(catalog_path) if catalog_path.suffix == ".parquet" else pd.read_csv(catalog_path)
+def read_catalog(catalog_path: Path) -> pd.DataFrame:
+    """The table ``--catalog`` names, indexed by ``name``; read before any spectrum, so that a table that cannot
+    serve is refused at once rather than after every file was read."""
+    catalog_path = Path(catalog_path)
+    try:
+        cat = pd.read_parquet(catalog_path) if catalog_path.suffix == ".parquet" else pd.read_csv(catalog_path)
+    except (OSError, ValueError) as exc:  # missing, unreadable, not a table
+        raise XLEError(f"{catalog_path}: the catalog cannot be read ({type(exc).__name__}: {exc})") from None
     if "name" not in cat.columns:
         raise XLEError(f"{catalog_path}: a catalog for ingest needs a 'name' column to match spectra on")
-    cat = cat.drop_duplicates("name").set_index("name")
+    return cat.drop_duplicates("name").set_index("name")
+
+
+def join_catalog(table: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
+    """Copy ``class`` and ``hard_hm/hs/ms`` (as ``catalog_hard_*``) from ``read_catalog``'s table on ``name``."""
     for src, dst in (("class", "class"), ("hard_hm", "catalog_hard_hm"), ("hard_hs", "catalog_hard_hs"),
                      ("hard_ms", "catalog_hard_ms")):
         if src in cat.columns:
@@ -245,6 +254,7 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     if out.exists() and not overwrite:
         raise FileExistsError(f"{out} already exists; pass --overwrite to replace it")
     remove_stale(out)  # what an ingest killed while writing left, even if this run writes nothing
+    catalog_table = None if catalog is None else read_catalog(catalog)
     report = IngestReport()
     files = expand(paths)
     given = {Path(p) for p in paths if not Path(p).is_dir()}
@@ -271,18 +281,18 @@ def ingest(paths: list[Path], out: Path, grid: EnergyGrid | None = None, catalog
     report_path = report_path or default_report_path(out)
     try:
         if batch.rows:
-            _write(out, batch, catalog, paths, report, overwrite)
+            _write(out, batch, catalog_table, paths, report, overwrite)
     finally:
         write_bytes_atomic(report_path, report.to_csv().encode())
     return report
 
 
-def _write(out: Path, batch: Batch, catalog: Path | None, paths: list[Path], report: IngestReport,
+def _write(out: Path, batch: Batch, catalog: pd.DataFrame | None, paths: list[Path], report: IngestReport,
            overwrite: bool) -> None:
     table = pd.DataFrame(batch.rows)
     table["split"] = splits_of(table["name"])
     if catalog is not None:
-        table = join_catalog(table, Path(catalog))
+        table = join_catalog(table, catalog)
     n_sim = int(table["simulated"].sum())
     info = {
         "simulated": n_sim > 0, "kind": "ingest", "grid": batch.grid.to_dict(), "n": len(batch.rows),

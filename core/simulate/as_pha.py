@@ -79,13 +79,18 @@ def _spectrum_hdu(counts: np.ndarray, exposure: float, backscal: float, clas2: s
     return hdu
 
 
+def check_pha_folder(out: Path) -> None:
+    """``out`` must be new or empty (build-demo checks it before building the dataset, not after)."""
+    if Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())):
+        raise FileExistsError(f"{out} exists and is not empty; choose an empty folder for the PHA files")
+
+
 def write_as_pha(ds: Dataset, out: Path, seed: int = 0, progress: bool = True) -> int:
     """Write every spectrum of a simulated demo dataset as a pha3 file in ``out``; returns the number written."""
     if "response" not in ds.catalog.columns:
         raise DatasetError(f"{ds.path}: no 'response' column; --as-pha needs a demo dataset built by build-demo")
     out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty; choose an empty folder for the PHA files")
+    check_pha_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     grid = EnergyGrid(**ds.info["grid"])
     files = response_files(out)
