@@ -46,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            print("interrupted: outputs are written whole or not at all, so nothing half-written is left, and "
+                  "what existed before is unchanged", file=sys.stderr)
             return 130
     parser.parse_args(argv)  # prints help / usage errors
     return 2

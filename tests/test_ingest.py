@@ -313,3 +313,37 @@ def test_a_catalog_gives_classes_and_a_bad_one_is_refused_before_any_file_is_rea
         with pytest.raises(XLEError, match=why):
             ingest(files, tmp_path / "out", catalog=table, progress=False)
         assert not (tmp_path / "out").exists() and not (tmp_path / "out_ingest_report.csv").exists()
+
+
+def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_path):
+    """Ctrl-C reaches the whole process group (the reading process too): one line says what happened, no
+    traceback from either process, no dataset and no temporary folder."""
+    import signal
+    import time
+    import subprocess
+    import sys
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for name in ("9774.arf", "9774.rmf", "9774_bg.pi"):
+        shutil.copy(real_data / "spectra" / name, folder / name)
+    data = (real_data / "spectra/9774.pi").read_bytes()
+    for i in range(1500):
+        (folder / f"s{i:04d}.pi").write_bytes(data)
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(repo), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "core", "ingest", str(folder), "--out", str(tmp_path / "out")],
+                            cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    seen = ""
+    while "reading spectra" not in seen:  # the reading process is running
+        ch = proc.stderr.read(1)
+        assert ch, f"ingest ended before reading: {seen}"
+        seen += ch
+    time.sleep(1.0)  # inside the reading of a chunk
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, seen + err
+    assert "interrupted: outputs are written whole or not at all" in err
+    assert "Traceback" not in seen + err
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".*"))

@@ -13,6 +13,7 @@ import os
 import pickle
 import select
 import socket
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection
@@ -104,6 +105,9 @@ def _end_with_caller(conn: Connection) -> bool:
 
 
 def _serve(conn, headroom_gb: float) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the caller decides what an interrupt means, and this
+    # reader ends with it (``_end_with_caller``), without a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _end_with_caller(conn)
     _limit_memory(headroom_gb)
     _keep_freed_memory()
