@@ -58,8 +58,9 @@ def test_spectrum_and_other_figures_build():
     assert len(figures.splom_figure(s, ["z0", "z1"], colour="hard_hm", max_points=5).data[0].dimensions[0].values) == 5
     cm = figures.confusion_figure(np.array([[3, 1], [0, 2]]), ["a", "b"])
     np.testing.assert_allclose(cm.data[0].z, [[0.75, 0.25], [0, 1]])
-    tr = figures.traversal_figure(edges, np.full(5, 0.2), start=np.full(5, 0.2), total=10.0)
-    assert tr.data[-1].y[0] == 2.0
+    tr = figures.traversal_figure(edges, np.full(5, 2.0), start=np.full(5, 1.0), observed=np.ones(5))
+    assert [t.name for t in tr.data] == ["observed (start source)", "decoded start", "decoded from sliders"]
+    assert tr.data[-1].y[0] == 2.0 and tr.layout.yaxis.title.text == "counts per bin"
 
 
 def test_spectrum_figure_built_without_validation_is_what_validation_accepts():

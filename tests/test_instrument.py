@@ -169,3 +169,26 @@ def test_unfolded_spectrum_folds_back_to_the_source_counts(folded_run):
     per_count = data_t["flux"] / (np.asarray(ds.spectra[row], float) - ds.background[row])
     ratio = data_t["truth"] / (np.asarray(ds.truth[row], float) * per_count)
     np.testing.assert_allclose(ratio[np.isfinite(ratio)], 1.0, rtol=1e-6)
+
+
+def test_traversal_starts_on_the_source_as_the_source_view_fits_it(folded_run):
+    """The traversal's start curve is the source view's reconstruction (own response, ML source counts, its
+    background); the slider curve keeps those source counts and changes the shape only."""
+    from core.evaluation.measures import predicted_counts
+    from explorer.logic.unfolded import row_counts_shape, traversal_counts
+
+    data, run = folded_run
+    ds, model = load_dataset(data), load_model(run)
+    inst, index = dataset_instrument(model, ds)
+    row = 5
+    z = encode_spectra(model, ds.spectra[row:row + 1], ds.background[row:row + 1], instrument=inst,
+                       index=index[row:row + 1])[0]
+    same, begin = traversal_counts(model, ds, row, z, z)
+    counts, bkg = ds.spectra[row:row + 1], ds.background[row:row + 1]
+    np.testing.assert_allclose(begin, predicted_counts(row_counts_shape(model, ds, row, z)[None], counts, bkg)[0])
+    np.testing.assert_allclose(same, begin, rtol=1e-9)
+    moved = z.copy()
+    moved[0] += 2.0
+    now, begin2 = traversal_counts(model, ds, row, moved, z)
+    np.testing.assert_allclose(begin2, begin)
+    assert now.sum() == pytest.approx(begin.sum(), rel=1e-9) and not np.allclose(now, begin, rtol=1e-3)

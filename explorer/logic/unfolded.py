@@ -81,3 +81,21 @@ def unfolded_spectrum(model, dataset, row: int, latent: np.ndarray) -> tuple[pd.
     for col in cols:
         data["e" + col] = data[col] * centre
     return model_table, data
+
+
+def traversal_counts(model, dataset, row: int, z: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected counts per bin (B,) for the latent ``z`` and for the starting latent ``start`` of source ``row``,
+    both decoded through the row's own response and observed with its background: the start's source counts are
+    fitted to the row's counts by maximum likelihood (as the source view's reconstruction), and ``z``'s spectrum
+    gets the same source counts. So the start curve lies on the observed counts as it does on the source page, and
+    moving a slider changes the shape at the same brightness. Zero in bad bins."""
+    from core.evaluation.measures import good_weights, predicted_counts
+
+    counts = np.asarray(dataset.spectra[row], float)[None]
+    bkg = np.asarray(dataset.background[row], float)[None]
+    w = good_weights(None if dataset.weights is None else np.asarray(dataset.weights[row], float)[None], counts)
+    shape_z, shape_start = (row_counts_shape(model, dataset, row, v)[None] for v in (z, start))
+    mu_start = predicted_counts(shape_start, counts, bkg, w)
+    source = (mu_start - bkg * w).sum()
+    mu_z = source * shape_z * w / max(float((shape_z * w).sum()), 1e-300) + bkg * w
+    return mu_z[0], mu_start[0]

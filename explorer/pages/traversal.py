@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from core.run.encode import decode_latents
+from explorer.logic.unfolded import traversal_counts
 from explorer.ui import common, figures
 
 run = common.page_frame("Latent traversal", "Each slider is one latent axis. The decoder turns the 8 numbers "
@@ -45,16 +46,20 @@ def panel() -> None:
         z = np.array([st.slider(f"z{i}", float(lo[i]), float(hi[i]), step=float((hi[i] - lo[i]) / 200), key=k,
                                 format="%.3f") for i, k in enumerate(SL)], dtype=np.float32)
     with right:
-        shapes = decode_latents(model, np.stack([z, start.astype(np.float32)]))
-        total = float(run.sources.iloc[row]["counts"]) if row is not None else 1.0
-        observed = np.asarray(run.dataset.spectra[row], dtype=float) if row is not None else None
-        st.plotly_chart(figures.traversal_figure(run.dataset.energy_edges, shapes[0], start=shapes[1],
-                                                 observed=observed, total=max(total, 1.0), height=520),
-                        key="trav_fig")
+        if row is not None:  # through the source's own response, with its background, as on the source page
+            now, begin = traversal_counts(model, run.dataset, row, z, start.astype(np.float32))
+            observed, unit = np.asarray(run.dataset.spectra[row], dtype=float), "counts per bin"
+            how = ("Both curves are decoded through the starting source's own response and observed with its "
+                   "background; the slider curve keeps the start's fitted source counts.")
+        else:  # no source: the model's reference response, as fractions of the counts
+            now, begin = decode_latents(model, np.stack([z, start.astype(np.float32)]))
+            observed, unit = None, "fraction of counts per bin"
+            how = "Both curves are decoded through the model's reference response, as fractions of the counts."
+        st.plotly_chart(figures.traversal_figure(run.dataset.energy_edges, now, start=begin, observed=observed,
+                                                 y_title=unit, height=520), key="trav_fig")
         moved = np.flatnonzero(np.abs(z - start) > 1e-6)
         st.caption("Moved: " + (", ".join(f"z{i} {start[i]:+.2f} → {z[i]:+.2f}" for i in moved) if len(moved)
-                                else "nothing yet") + ". The curve is the decoded source shape scaled to the "
-                   "starting source's counts (background not added).")
+                                else "nothing yet") + ". " + how)
 
 
 panel()

@@ -225,22 +225,23 @@ def confusion_figure(matrix: np.ndarray, labels: list[str], title: str = "", hei
     return fig
 
 
-def traversal_figure(edges: np.ndarray, shape: np.ndarray, *, start: np.ndarray | None = None,
-                     observed: np.ndarray | None = None, total: float = 1.0, height: int = 460) -> go.Figure:
-    """The decoded spectrum for the slider values (counts for ``total`` counts), the starting source's
-    decoded spectrum and its observed counts for reference."""
+def traversal_figure(edges: np.ndarray, now: np.ndarray, *, start: np.ndarray | None = None,
+                     observed: np.ndarray | None = None, y_title: str = "counts per bin",
+                     height: int = 460) -> go.Figure:
+    """The decoded spectrum for the slider values, the starting point's decoded spectrum and the starting source's
+    observed counts for reference, all in ``y_title``'s unit."""
     e = 0.5 * (edges[1:] + edges[:-1])
     fig = go.Figure()
     if observed is not None:
         fig.add_trace(go.Scatter(x=e, y=observed, mode="markers", name="observed (start source)",
                                  marker=dict(size=4, color="rgba(30,30,30,0.45)")))
     if start is not None:
-        fig.add_trace(go.Scatter(x=e, y=start * total, mode="lines", name="decoded start",
+        fig.add_trace(go.Scatter(x=e, y=start, mode="lines", name="decoded start",
                                  line=dict(color="#888", width=1.5, dash="dot", shape="hvh")))
-    fig.add_trace(go.Scatter(x=e, y=shape * total, mode="lines", name="decoded from sliders",
+    fig.add_trace(go.Scatter(x=e, y=now, mode="lines", name="decoded from sliders",
                              line=dict(color="#D62728", width=3, shape="hvh")))
     fig.update_xaxes(type="log", title_text="energy (keV)", tickvals=[0.5, 0.7, 1, 1.5, 2, 3, 4, 5, 7])
-    fig.update_yaxes(title_text="counts per bin" if total != 1.0 else "fraction of counts per bin", rangemode="tozero")
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
     return fig
