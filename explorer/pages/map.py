@@ -2,6 +2,7 @@
 box- or lasso-select to list sources and download them."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -83,12 +84,14 @@ def map_and_source() -> None:
 
     query = st.session_state.get("xle_f_name", "")
     hits = common.get_search(*common.run_key(run), query, 1000) if query else sources.iloc[:0]
+    # the search looks through every source; those the filters hide are listed, not ringed on the map
+    hit_shown = mask[sources.index.get_indexer(hits.index)] if len(hits) else np.zeros(0, bool)
     first = st.container(key="xle_first")  # at phone width: right after the title (look.narrow_layout)
     left, right = first.columns([3, 2], gap="medium")
     with left:  # WebGL map: the open source ringed, search hits highlighted, only changed layers resent
         scatter_map(run, x, y, titles=(xt, yt), colour=colour, log=log, mask=mask, selected=selected,
                     focus_id=st.session_state.get(common.SOURCE),
-                    hit_ids=hits["id"].astype(str).tolist(),
+                    hit_ids=hits["id"][hit_shown].astype(str).tolist(),
                     mode=drag or "click", key=MAP_KEY, on_click=open_clicked, on_select=select_listed, height=640)
     with right:
         row = common.current_source_row(run)
@@ -98,8 +101,13 @@ def map_and_source() -> None:
                        "noiseless truth appear here. Use the sidebar to filter, and the search box to find a "
                        "source by name.")
             if query:
-                common.selectable_table(hits.head(10)[["id", "name", "class", "counts"]], key="map_search",
-                                        hide=("id",))
+                hidden = int((~hit_shown).sum())
+                st.caption(f"{len(hits):,}{'+' if len(hits) == 1000 else ''} names match “{query}”"
+                           + (f"; {hidden:,} of them hidden by the filters (listed, not ringed on the map)"
+                              if hidden else "") + ". The first 10:")
+                listed = hits.assign(map=np.where(hit_shown, "shown", "filtered out"))
+                common.selectable_table(listed.head(10)[["id", "name", "class", "counts", "map"]],
+                                        key="map_search", hide=("id",))
             elif map_drawn(MAP_KEY):  # not before: the first draw of the map comes first
                 # a chart here also loads Plotly's JavaScript, which the first click waited 1.8-2.4 s for
                 st.plotly_chart(error_histogram(*common.run_key(run), f, look.dark_theme()), key="map_err_hist",
