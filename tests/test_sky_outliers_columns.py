@@ -53,6 +53,9 @@ def test_columns_read_as_words_with_units():
     opts = columns.colour_options(s)
     assert opts["hard_hs"] == "hardness ratio H-S" and opts["counts"] == "total counts (ct)" and "umap_x" not in opts
     assert columns.all_positive(s["counts"]) and not columns.all_positive(s["hard_hs"])
+    shown = [columns.shown_value(v) for v in (0.5522388059701492, np.float32(1e-7), np.nan, None, 4424, "AGN",
+                                               float("inf"), True, np.float32("nan"))]
+    assert shown == ["0.552239", "1e-07", "", "", "4424", "AGN", "inf", "True", ""]
 
 
 def test_reader_notes_split_a_rows_warnings_with_pile_up_first():

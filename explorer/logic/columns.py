@@ -147,3 +147,13 @@ def reader_notes(row: pd.Series) -> list[str]:
     pile-up first: none for simulated rows or rows without notes."""
     notes = split_warnings(row.get("warnings", ""))
     return sorted(notes, key=lambda n: not n.startswith("possible pile-up"))
+
+
+def shown_value(value) -> str:
+    """A catalog value as a person reads it: floats to 6 significant digits (a hardness ratio of 0.5522388059701492
+    reads 0.552239), NaN and missing as an empty cell, everything else as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{float(value):.6g}"
+    return str(value)

@@ -216,7 +216,8 @@ def sidebar_filters(run: runs.RunView) -> tuple[flt.Filters, np.ndarray]:
     with sb.expander("Hardness ratios", expanded=False):
         for col, key in (("hard_hm", "xle_f_hm"), ("hard_hs", "xle_f_hs"), ("hard_ms", "xle_f_ms")):
             _init(key, (-1.0, 1.0))
-            r = st.slider(col, -1.0, 1.0, step=0.01, key=key)
+            d = columns.describe(col)
+            r = st.slider(d.label, -1.0, 1.0, step=0.01, key=key, help=d.definition)
             if tuple(r) != (-1.0, 1.0):
                 hard.append((col, float(r[0]), float(r[1])))
     _init("xle_f_name", "")

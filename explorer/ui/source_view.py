@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from explorer.logic import links
-from explorer.logic.columns import reader_notes
+from explorer.logic.columns import label, reader_notes, shown_value
 from explorer.logic.neighbours import neighbour_table
 from explorer.logic.runs import RunView
 from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_csv, overlay, spectrum_table,
@@ -181,7 +181,8 @@ def render_full(run: RunView, row: int) -> None:
         st.markdown("**Catalog row**")
         skip = {"row"} | set(run.latent_columns)
         vals = {k: v for k, v in r.items() if k not in skip}
-        st.dataframe(pd.DataFrame({"column": list(vals), "value": [str(v) for v in vals.values()]}),
+        st.dataframe(pd.DataFrame({"column": list(vals), "value": [shown_value(v) for v in vals.values()],
+                                   "meaning": [label(k) for k in vals]}),
                      hide_index=True, width="stretch", height=560)
 
 
