@@ -148,3 +148,19 @@ def test_unfolded_figure_draws_the_model_over_the_data_range_only_in_x_ray_conve
         assert fig.layout.yaxis.type == "log" and fig.layout.yaxis.exponentformat == "power"
         assert fig.layout.yaxis.title.text.startswith("photons" if column == "flux" else "E·F(E)")
         assert "simulated" in fig.layout.title.text
+
+
+def test_sky_figure_labels_both_coordinates_above_the_sources():
+    from explorer.logic import sky
+    from explorer.ui.figures_sky import sky_caption, sky_figure
+
+    s = table()
+    xy = sky.project(np.linspace(0, 300, len(s)), np.linspace(-60, 60, len(s)), "equatorial")
+    fig = sky_figure(s, xy, "equatorial", colour="hard_hm")
+    names = [t.name for t in fig.data]
+    assert names[0] == "graticule" and names[-2:] == ["longitude labels", "latitude labels"]
+    assert list(fig.data[-1].text) == ["-60°", "-30°", "0°", "+30°", "+60°"]
+    assert list(fig.data[-2].text)[:2] == ["0h", "4h"]
+    bars = [t.marker.colorbar for t in fig.data if t.name == "hard_hm"]
+    assert bars and all(b.len == 0.7 for b in bars)  # not taller than the equal-aspect sky
+    assert sky_caption("galactic").startswith("Aitoff projection") and "l grows to the left" in sky_caption("galactic")

@@ -7,7 +7,7 @@ import streamlit as st
 
 from explorer.logic import sky
 from explorer.ui import common, selection, source_view
-from explorer.ui.figures_sky import sky_figure
+from explorer.ui.figures_sky import sky_caption, sky_figure
 
 SKY_KEY = "xle_sky"
 
@@ -49,7 +49,7 @@ with left:
     st.plotly_chart(fig, key=SKY_KEY, on_select=selection.on_select(SKY_KEY), selection_mode=("points", "box", "lasso"),
                     width="stretch", config={"displaylogo": False, "scrollZoom": True})
     n_pos = int((mask & np.isfinite(xy).all(axis=1)).sum())
-    st.caption(f"{n_pos:,} sources with a position pass the filters · {len(selected):,} selected (shown with a "
+    st.caption(sky_caption(frame) + f" {n_pos:,} sources with a position pass the filters · {len(selected):,} selected (shown with a "
                "ring here and on the map) · the star is the open source.")
 with right:
     row = common.current_source_row(run)
