@@ -19,10 +19,11 @@ NAME = [("text_input", "xle_f_name", "tiny001")]
 
 
 def spectrum(prefix: str) -> list:
-    return [("button_group", f"{prefix}_unit", "rate"), ("toggle", f"{prefix}_sub", True),
-            ("toggle", f"{prefix}_log", True), ("number_input", f"{prefix}_grp", 20),
-            ("slider", f"{prefix}_erange", (1.0, 6.0)), ("button_group", f"{prefix}_res", "deviance"),
-            ("button_group", f"{prefix}_view", "E·F(E)")]  # last: the unfolded view has none of the above
+    """The spectrum view's controls: shared by every page (and in the address), the energy range per page."""
+    return [("button_group", K.SPEC_UNIT, "rate"), ("toggle", K.SPEC_SUB, True),
+            ("toggle", K.SPEC_LOG, True), ("number_input", K.SPEC_GROUP, 20),
+            ("slider", f"{prefix}_erange", (1.0, 6.0)), ("button_group", K.SPEC_RES, "deviance"),
+            ("button_group", K.SPEC_VIEW, "E·F(E)")]  # last: the unfolded view has none of the above
 
 
 PLAN = {

@@ -15,9 +15,12 @@ VALID = Valid(has_id={"a1", "b2"}.__contains__, runs=["demo", "tiny"], classes=[
 def test_round_trip_of_a_full_view():
     v = ViewState(source="b2", run="tiny", layout="latent axes", x="z2", y="z0", colour="counts", log=True,
                   classes=("AGN", "unlabelled"), splits=("test",), counts=(100, 5000),
-                  hardness={"hard_hs": (-0.5, 0.25)}, name="J0537")
+                  hardness={"hard_hs": (-0.5, 0.25)}, name="J0537", spectrum="E·F(E)", unit="rate", subtract=True,
+                  log_y=True, group=20, residuals="deviance")
     q = urlstate.encode(v, counts_range=(10, 5000))
     assert q["source"] == "b2" and q["layout"] == "axes" and q["cmin"] == "100" and "cmax" not in q
+    assert (q["spec"], q["unit"], q["sub"], q["logy"], q["group"], q["res"]) == ("eflux", "rate", "1", "1", "20",
+                                                                               "deviance")
     back, notes = urlstate.decode(q, VALID)
     assert notes == []
     assert back == v
@@ -32,12 +35,15 @@ def test_default_view_is_the_empty_query():
 def test_untrusted_values_are_ignored_with_a_note():
     q = {"source": "nope<script>", "run": "../../etc", "layout": "tsne", "x": "z9", "colour": "P_secret",
          "classes": "AGN,Martian", "split": "dev", "cmin": "abc", "cmax": "999999", "hm": "0.2", "hs": "-3,0",
-         "ms": "0.5,-0.5", "hide": "CV,Ghost"}
+         "ms": "0.5,-0.5", "hide": "CV,Ghost", "spec": "xray", "unit": "Jy", "group": "9999", "res": "chi"}
     v, notes = urlstate.decode(q, VALID)
     assert v.source is None and v.run is None and v.layout is None and v.x is None and v.colour is None
     assert v.classes == ("AGN",)  # Martian dropped; hiding CV leaves AGN
     assert v.splits == () and v.counts is None
     assert v.hardness == {"hard_ms": (-0.5, 0.5)}
+    assert v.spectrum is None and v.unit is None and v.group == 0 and v.residuals is None
+    for key in ("spec", "unit", "group", "res"):
+        assert any(n.startswith(f"`{key}=") for n in notes), key
     joined = " ".join(notes)
     for key in ("source", "run", "layout", "x", "colour", "classes", "split", "cmin", "cmax", "hm", "hs", "hide"):
         assert f"`{key}=" in joined, key
@@ -72,3 +78,19 @@ def test_app_notes_bad_link_values_and_keeps_going(app):
     notes = " ".join(w.value for w in at.warning)
     assert "tiny99999" in notes and "nonsense" in notes
     assert K.SOURCE not in at.session_state
+
+
+def test_a_link_carries_the_spectrum_view_to_another_page_and_session(app):
+    """The spectrum's view (unfolded or counts, unit, background, log axis, grouping, residuals) is in the address:
+    chosen on the map's panel, it is what a shared link opens on the source page."""
+    app.query_params.update({"source": "tiny00007", "spec": "eflux"})
+    at = app.run()
+    assert not at.exception and at.segmented_control(key=K.SPEC_VIEW).value == "E·F(E)"
+    at.segmented_control(key=K.SPEC_VIEW).set_value("counts").run()
+    at.toggle(key=K.SPEC_LOG).set_value(True).run()
+    at.number_input(key=K.SPEC_GROUP).set_value(20).run()
+    q = {k: (v[-1] if isinstance(v, list) else v) for k, v in at.query_params.items()}
+    assert q.get("logy") == "1" and q.get("group") == "20" and "spec" not in q
+    at.switch_page("explorer/pages/source.py").run()  # the same view on the other page
+    assert not at.exception
+    assert at.toggle(key=K.SPEC_LOG).value is True and at.number_input(key=K.SPEC_GROUP).value == 20

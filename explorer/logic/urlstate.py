@@ -9,7 +9,9 @@ default view.
 Parameters: ``source`` (alias ``id``), ``run`` (a run folder's name), ``layout`` (umap, pca, axes), ``x`` and
 ``y`` (latent axes of the "axes" layout), ``colour`` and ``log``, the filters ``classes`` (shown classes;
 ``hide`` lists hidden ones instead), ``split``, ``cmin``/``cmax`` (total counts), ``hm``/``hs``/``ms``
-(hardness-ratio ranges ``lo,hi``) and ``q`` (name search).
+(hardness-ratio ranges ``lo,hi``) and ``q`` (name search); the spectrum's view: ``spec`` (photons, eflux; counts
+by default), ``unit`` (rate), ``sub=1`` (background subtracted), ``logy=1``, ``group=N`` (at least N counts a
+group) and ``res`` (deviance).
 """
 from __future__ import annotations
 
@@ -18,6 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HARDNESS = {"hm": "hard_hm", "hs": "hard_hs", "ms": "hard_ms"}
+SPECTRUM_VIEWS = {"photons": "photons", "eflux": "E·F(E)"}  # query value -> the control's option (counts: default)
+UNITS = ("rate",)  # counts per bin is the default
+RESIDUALS = ("deviance",)  # (data - model)/σ is the default
+MAX_GROUP = 500  # the grouping control's own limit
 LAYOUTS = {"umap": "UMAP", "pca": "PCA", "axes": "latent axes"}
 MAX_TEXT = 200  # longest free text kept from a query (name search)
 
@@ -52,6 +58,12 @@ class ViewState:
     counts: tuple[int, int] | None = None
     hardness: dict[str, tuple[float, float]] = field(default_factory=dict)  # column -> (lo, hi)
     name: str = ""
+    spectrum: str | None = None  # "photons" or "E·F(E)" (the control's options); None: counts
+    unit: str | None = None  # "rate"; None: counts per bin
+    subtract: bool = False
+    log_y: bool = False
+    group: int = 0
+    residuals: str | None = None  # "deviance"; None: (data - model)/σ
 
 
 def _one(query: Mapping[str, Any], key: str) -> str | None:
@@ -156,7 +168,35 @@ def decode(query: Mapping[str, Any], valid: Valid) -> tuple[ViewState, list[str]
     name = _one(query, "q")
     if name:
         s.name = name[:MAX_TEXT]
+    _decode_spectrum(query, s, bad)
     return s, notes
+
+
+def _decode_spectrum(query: Mapping[str, Any], s: ViewState, bad: Callable[[str, str, str], None]) -> None:
+    """The spectrum view's parameters into ``s`` (each checked; ``bad`` notes one that is not)."""
+    for key, attr, allowed, why in (("spec", "spectrum", SPECTRUM_VIEWS, "photons or eflux (counts is the default)"),
+                                    ("unit", "unit", {u: u for u in UNITS}, "rate (counts is the default)"),
+                                    ("res", "residuals", {r: r for r in RESIDUALS},
+                                     "deviance (sigma is the default)")):
+        v = _one(query, key)
+        if v is not None:
+            if v.lower() in allowed:
+                setattr(s, attr, allowed[v.lower()])
+            else:
+                bad(key, v, f"expected {why}")
+    for key, attr in (("sub", "subtract"), ("logy", "log_y")):
+        setattr(s, attr, (_one(query, key) or "").lower() in ("1", "true", "yes"))
+    v = _one(query, "group")
+    if v is not None:
+        try:
+            n = int(v)
+        except ValueError:
+            bad("group", v, "not a whole number")
+            return
+        if 0 <= n <= MAX_GROUP:
+            s.group = n
+        else:
+            bad("group", v, f"outside 0-{MAX_GROUP}")
 
 
 def encode(s: ViewState, *, counts_range: tuple[int, int] | None = None) -> dict[str, str]:
@@ -194,4 +234,17 @@ def encode(s: ViewState, *, counts_range: tuple[int, int] | None = None) -> dict
             q[short[col]] = f"{a:g},{b:g}"
     if s.name:
         q["q"] = s.name[:MAX_TEXT]
+    views = {v: k for k, v in SPECTRUM_VIEWS.items()}
+    if s.spectrum in views:
+        q["spec"] = views[s.spectrum]
+    if s.unit in UNITS:
+        q["unit"] = s.unit
+    if s.subtract:
+        q["sub"] = "1"
+    if s.log_y:
+        q["logy"] = "1"
+    if 0 < s.group <= MAX_GROUP:
+        q["group"] = str(int(s.group))
+    if s.residuals in RESIDUALS:
+        q["res"] = s.residuals
     return q

@@ -25,7 +25,7 @@ from explorer.ui import keys as K
 # session-state keys (explorer/ui/keys.py)
 RUN, SOURCE, SELECTED, COLOUR, GOTO, UPLOAD = K.RUN, K.SOURCE, K.SELECTED, K.COLOUR, K.GOTO, K.UPLOAD
 PERSIST = (RUN, "xle_f_classes", "xle_f_splits", "xle_f_cmin", "xle_f_cmax", "xle_f_hm", "xle_f_hs", "xle_f_ms", "xle_f_name",
-           COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y")
+           COLOUR, "xle_log_colour", "xle_proj", "xle_x", "xle_y", *K.SPEC_KEYS)
 
 PAGES = {
     "map": "explorer/pages/map.py",

@@ -14,6 +14,7 @@ from explorer.logic.spectra import (RESIDUALS, UNITS, SpectrumOptions, export_cs
 from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
 from core.evaluation.measures import predicted_counts
 from explorer.ui import common, figures, look, sampui
+from explorer.ui import keys as K
 from explorer.ui.figures_spectrum import unfolded_figure
 
 
@@ -89,20 +90,24 @@ def spectrum_options(key: str, edges: np.ndarray, *, expanded: bool) -> tuple[Sp
     with st.expander("Spectrum view: units, background, grouping, energy range", expanded=expanded,
                      icon=":material/tune:"):
         c = st.columns(3)
-        unit = c[0].segmented_control("Unit", list(UNITS), format_func=UNITS.get, default="counts",
-                                      key=f"{key}_unit") or "counts"
-        sub = c[1].toggle("subtract background", key=f"{key}_sub",
+        common._init(K.SPEC_UNIT, "counts", lambda v: v in UNITS)
+        unit = c[0].segmented_control("Unit", list(UNITS), format_func=UNITS.get, key=K.SPEC_UNIT) or "counts"
+        common._init(K.SPEC_SUB, False)
+        sub = c[1].toggle("subtract background", key=K.SPEC_SUB,
                           help="observed minus the background expected in the source region (scaled by area "
                                "and exposure)")
-        log_y = c[2].toggle("log y axis", key=f"{key}_log")
+        common._init(K.SPEC_LOG, False)
+        log_y = c[2].toggle("log y axis", key=K.SPEC_LOG)
         c = st.columns(3)
-        mn = c[0].number_input("Group to ≥ N counts", 0, 500, 0, 5, key=f"{key}_grp",
+        common._init(K.SPEC_GROUP, 0, lambda v: isinstance(v, int) and 0 <= v <= 500)
+        mn = c[0].number_input("Group to ≥ N counts", 0, 500, step=5, key=K.SPEC_GROUP,
                                help="adjacent bins added until each group holds N counts, as grppha 'group min N' "
                                     "(0: no grouping); a last group short of N is left out, as grppha marks it bad")
         lo, hi = float(edges[0]), float(edges[-1])
         rng = c[1].slider("Energy range (keV)", lo, hi, (lo, hi), 0.1, key=f"{key}_erange")
-        res = c[2].segmented_control("Residuals", list(RESIDUALS), format_func=RESIDUALS.get, default="sigma",
-                                     key=f"{key}_res", help="σ = √model, the error the model expects (a zero-count "
+        common._init(K.SPEC_RES, "sigma", lambda v: v in RESIDUALS)
+        res = c[2].segmented_control("Residuals", list(RESIDUALS), format_func=RESIDUALS.get,
+                                     key=K.SPEC_RES, help="σ = √model, the error the model expects (a zero-count "
                                      "bin is not a many-σ outlier); deviance: the signed square root of each bin's "
                                      "Poisson deviance. Grouping makes both behave like χ.") or "sigma"
     full = tuple(rng) == (lo, hi)
@@ -115,7 +120,8 @@ def render_spectrum(run: RunView, row: int, *, height: int = 480, key: str = "sp
     """The spectrum in the chosen view, optionally with the ``neighbours`` nearest sources' spectra scaled to
     the same counts, and the plotted data as CSV."""
     r = run.sources.iloc[row]
-    view = st.segmented_control("spectrum", list(UNFOLDED_VIEWS), default="counts", key=f"{key}_view",
+    common._init(K.SPEC_VIEW, "counts", lambda v: v in UNFOLDED_VIEWS)
+    view = st.segmented_control("spectrum", list(UNFOLDED_VIEWS), key=K.SPEC_VIEW,
                                 help="counts as observed, or unfolded through the source's own response "
                                      "(photons cm⁻² s⁻¹ keV⁻¹, or E·F(E))")
     if UNFOLDED_VIEWS.get(view):
@@ -181,8 +187,8 @@ def render_full(run: RunView, row: int) -> None:
         st.markdown("**Catalog row**")
         skip = {"row"} | set(run.latent_columns)
         vals = {k: v for k, v in r.items() if k not in skip}
-        st.dataframe(pd.DataFrame({"column": list(vals), "value": [shown_value(v) for v in vals.values()],
-                                   "meaning": [label(k) for k in vals]}),
+        st.dataframe(pd.DataFrame({"column": list(vals), "value": [shown_value(v, k) for k, v in vals.items()],
+                                   "what it is (unit)": [label(k) for k in vals]}),
                      hide_index=True, width="stretch", height=560)
 
 

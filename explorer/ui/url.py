@@ -84,6 +84,10 @@ def apply_pending(run: runs.RunView) -> list[str]:
     for col, key in HARD_KEYS.items():
         ss[key] = view.hardness.get(col, (-1.0, 1.0))
     ss["xle_f_name"] = view.name
+    ss[K.SPEC_VIEW] = view.spectrum or "counts"
+    ss[K.SPEC_UNIT] = view.unit or "counts"
+    ss[K.SPEC_SUB], ss[K.SPEC_LOG], ss[K.SPEC_GROUP] = view.subtract, view.log_y, view.group
+    ss[K.SPEC_RES] = view.residuals or "sigma"
     return notes
 
 
@@ -103,7 +107,11 @@ def current_view(run: runs.RunView) -> urlstate.ViewState:
         splits=tuple(ss.get("xle_f_splits") or ()),
         counts=(min(counts), max(counts)) if tuple(counts) != (lo, hi) else None,
         hardness={col: tuple(ss[key]) for col, key in HARD_KEYS.items() if key in ss},
-        name=ss.get("xle_f_name") or "")
+        name=ss.get("xle_f_name") or "",
+        spectrum=ss.get(K.SPEC_VIEW) if ss.get(K.SPEC_VIEW) in urlstate.SPECTRUM_VIEWS.values() else None,
+        unit=ss.get(K.SPEC_UNIT) if ss.get(K.SPEC_UNIT) in urlstate.UNITS else None,
+        subtract=bool(ss.get(K.SPEC_SUB)), log_y=bool(ss.get(K.SPEC_LOG)), group=int(ss.get(K.SPEC_GROUP) or 0),
+        residuals=ss.get(K.SPEC_RES) if ss.get(K.SPEC_RES) in urlstate.RESIDUALS else None)
 
 
 def write_url(run: runs.RunView) -> None:
