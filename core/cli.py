@@ -46,8 +46,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 1
         except KeyboardInterrupt:
-            print("interrupted: outputs are written whole or not at all, so nothing half-written is left, and "
-                  "what existed before is unchanged", file=sys.stderr)
+            print(getattr(module, "INTERRUPTED", "interrupted"), file=sys.stderr)
             return 130
     parser.parse_args(argv)  # prints help / usage errors
     return 2

@@ -344,6 +344,6 @@ def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_pa
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, seen + err
-    assert "interrupted: outputs are written whole or not at all" in err
+    assert "interrupted: nothing was written (the dataset and its report are written whole, at the end)" in err
     assert "Traceback" not in seen + err
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".*"))

@@ -10,6 +10,10 @@ from core.simulate.demo import build_demo
 from core.simulate.families import MIXTURE_SETS
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = "interrupted: the dataset and the --as-pha folder are each written whole or not at all"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("datasets/demo"), help="dataset folder (default datasets/demo)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same bytes; default 0)")

@@ -6,6 +6,10 @@ import argparse
 from core.commands.options import add_parallel_args
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = "interrupted: the run folder's files are each written whole, at the end: none is half-written"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run folder made by `python -m core train`")
     parser.add_argument("--data", default=None, help="dataset folder (default: the one the run was trained on)")

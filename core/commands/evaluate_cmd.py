@@ -6,6 +6,10 @@ import argparse
 from pathlib import Path
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = "interrupted: nothing was written (metrics.json and reconstruction.csv are written whole, at the end)"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run folder (encode it first for the saved latents)")
     parser.add_argument("--data", default=None, help="dataset folder (default: the one the run was trained on); "

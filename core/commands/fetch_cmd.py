@@ -8,6 +8,10 @@ from tqdm import tqdm
 from core.data.fetch import fetch, registry
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = "interrupted: the files fetched so far are kept, each verified and whole; rerun to fetch the rest"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("prefix", nargs="?", default="", help="only files whose path starts with this (e.g. catalogs/)")
 

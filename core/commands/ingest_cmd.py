@@ -15,6 +15,10 @@ from core.data.timed import DEFAULT_TIMEOUT_S
 from core.io.companions import missing_responses
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = "interrupted: nothing was written (the dataset and its report are written whole, at the end)"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="PHA files (CSC pha3 or OGIP type I) or folders of them")
     parser.add_argument("--out", required=True, type=Path, help="dataset folder to write (atomically)")

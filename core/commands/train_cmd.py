@@ -27,6 +27,11 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
 
 
+# what Ctrl-C leaves behind (core.cli prints it)
+INTERRUPTED = ("interrupted: the run folder keeps the checkpoint of the last finished epoch, if any; the same "
+               "command without --overwrite resumes from it")
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="dataset folder (e.g. datasets/demo)")
     parser.add_argument("--out", required=True, help="run folder; an unfinished run there is resumed")

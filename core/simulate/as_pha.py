@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from core.data.dataset import Dataset
 from core.data.fetch import fetch
+from core.atomic import atomic_dir
 from core.errors import DatasetError
 from core.io.assemble import channel_bins
 from core.io.pha import ACIS_CHANNELS
@@ -81,7 +82,9 @@ def _spectrum_hdu(counts: np.ndarray, exposure: float, backscal: float, clas2: s
 
 def check_pha_folder(out: Path) -> None:
     """``out`` must be new or empty (build-demo checks it before building the dataset, not after)."""
-    if Path(out).exists() and (not Path(out).is_dir() or any(Path(out).iterdir())):
+    if Path(out).exists() and not Path(out).is_dir():
+        raise FileExistsError(f"{out} is a file; choose an empty or new folder for the PHA files")
+    if Path(out).exists() and any(Path(out).iterdir()):
         raise FileExistsError(f"{out} exists and is not empty; choose an empty folder for the PHA files")
 
 
@@ -91,7 +94,12 @@ def write_as_pha(ds: Dataset, out: Path, seed: int = 0, progress: bool = True) -
         raise DatasetError(f"{ds.path}: no 'response' column; --as-pha needs a demo dataset built by build-demo")
     out = Path(out)
     check_pha_folder(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with atomic_dir(out, overwrite=True) as tmp:  # all the files or none: an interrupted run leaves no half corpus
+        _write_files(ds, tmp, seed, progress)
+    return len(ds.catalog)
+
+
+def _write_files(ds: Dataset, out: Path, seed: int, progress: bool) -> None:
     grid = EnergyGrid(**ds.info["grid"])
     files = response_files(out)
     folded = {r.name: r for r in load_csc_responses(grid)}
@@ -104,7 +112,6 @@ def write_as_pha(ds: Dataset, out: Path, seed: int = 0, progress: bool = True) -
         src = spread(ds.spectra[i], layout, rng)
         bkg = spread(np.asarray(ds.background[i], np.float64) / t.ratio, layout, rng)
         (out / f"{i:09d}_pha3.fits").write_bytes(t.fill(src, bkg, names[i], ids[i]))
-    return len(ds.catalog)
 
 
 class FileTemplate:
