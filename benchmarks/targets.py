@@ -55,16 +55,19 @@ def model_targets(metrics: dict, epoch_seconds: list[float] | None) -> list[Targ
                       "-" if acc is None else f"{acc:.3f}{_interval(inst.get('response_ci95'))}",
                       _status(None if acc is None else acc <= 0.35)))
     reg = metrics.get("regression") or {}
-    nh = (reg.get("log_nh") or {}).get("latent")
-    others = ", ".join(f"{label} {reg[key]['latent']['r2']:.3f}" for key, label in
-                       (("gamma", "Γ"), ("kt", "kT"), ("log_kt", "log kT")) if key in reg)
+    nh = (reg.get("log_nh") or {}).get("latent") or {}
+    named = (("gamma", "Γ"), ("kt", "kT"), ("log_kt", "log kT"))
+    others = ", ".join(f"{label} {reg[key]['latent']['r2']:.3f}" for key, label in named
+                       if "r2" in reg.get(key, {}).get("latent", {}))
+    r2 = nh.get("r2")
+    spread = f" ± {nh['r2_std']:.3f}" if "r2_std" in nh else ""
     out.append(Target("R² of log N_H from the latent", ">= 0.6 (Γ and kT reported)",
-                      "-" if nh is None else f"{nh['r2']:.3f} ± {nh['r2_std']:.3f}" + (f" ({others})" if others else ""),
-                      _status(None if nh is None else nh["r2"] >= 0.6)))
+                      "-" if r2 is None else f"{r2:.3f}{spread}" + (f" ({others})" if others else ""),
+                      _status(None if r2 is None else r2 >= 0.6)))
     rec = metrics.get("reconstruction") or {}
     ae, pca = rec.get("autoencoder") or {}, rec.get("pca8") or {}
     kl, kl_pca = ae.get("kl_to_truth"), pca.get("kl_to_truth")
-    known = kl is not None and kl_pca is not None
+    known = kl is not None and bool(kl_pca)
     out.append(Target("KL to the noiseless truth", f"<= {1.1 * KL_BEFORE:.4f} and <= 0.5 x PCA-8",
                       f"{kl:.4f} ({kl / kl_pca:.2f} x PCA-8's {kl_pca:.4f})" if known else "-",
                       _status(kl <= 1.1 * KL_BEFORE and kl <= 0.5 * kl_pca if known else None)))
@@ -83,7 +86,8 @@ def real_targets(recon: pd.DataFrame | None, metrics: dict | None) -> list[Targe
     bright = recon[recon["counts"] >= MIN_REAL_COUNTS]
     return [Target(f"real: {row.id} ({row.counts} counts)", "deviance per bin <= 1.5",
                    f"{row.deviance_per_bin:.3f}" + (" (possible pile-up)" if str(row.id) in piled else ""),
-                   _status(row.deviance_per_bin <= 1.5)) for row in bright.itertuples()]
+                   _status(None if pd.isna(row.deviance_per_bin) else row.deviance_per_bin <= 1.5))
+            for row in bright.itertuples()]
 
 
 def table(targets: list[Target]) -> str:
@@ -115,9 +119,12 @@ def main(argv: list[str] | None = None) -> int:
         if not csv.is_file():
             sys.exit(f"{csv}: not found (write it with `python -m core evaluate --run {args.run} --data DATASET "
                      f"--out {args.real}`)")
-        recon = pd.read_csv(csv)
+        recon = pd.read_csv(csv, dtype={"id": str})  # ids such as "01575" keep their zeros
         real_json = args.real / "metrics.json"
         real_metrics = json.loads(real_json.read_text()) if real_json.is_file() else None
+        scored_by = (real_metrics or {}).get("run")
+        if scored_by is not None and Path(scored_by).resolve() != args.run.resolve():
+            sys.exit(f"{args.real} holds scores of the run {scored_by}, not of {args.run}: one table, one run")
     targets = model_targets(metrics, seconds) + real_targets(recon, real_metrics)
     simulated = " (SIMULATED demo data)" if metrics.get("simulated") else ""
     print(f"{args.run}: {metrics.get('split', '?')} split, {metrics.get('n_test', '?')} spectra{simulated}")

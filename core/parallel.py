@@ -62,8 +62,9 @@ def _result(fut: Any) -> Any:
     except (ModuleNotFoundError, RuntimeError) as exc:
         cause: BaseException | None = exc
         while cause is not None:  # the scheduler's RuntimeError carries the ModuleNotFoundError as its cause
-            if isinstance(cause, ModuleNotFoundError) and cause.name == "core":
-                raise ClusterError(f"{NEEDS_PROJECT} (No module named 'core')") from None
+            if isinstance(cause, ModuleNotFoundError) and (cause.name or "").split(".")[0] == "core":
+                raise ClusterError(f"{NEEDS_PROJECT} (No module named {cause.name!r}: an older or other clone?)") \
+                    from None
             cause = cause.__cause__ or cause.__context__
         raise
 

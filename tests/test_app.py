@@ -86,7 +86,7 @@ def test_map_filters_and_search(app, tiny):
     assert_clean(at)
     assert "**1** of 400 sources" in texts(at.sidebar.caption)  # of tiny00000..tiny00009 only tiny00000 is an AGN
     # the search lists every match, and says which the other filters hide
-    assert "10 names match “tiny0000”; 9 of them hidden by the filters" in texts(at.caption)
+    assert "10 names or ids match “tiny0000”; 9 of them hidden by the filters" in texts(at.caption)
     listed = next(d.value for d in at.dataframe if "map" in d.value)
     assert sorted(listed["map"]) == ["filtered out"] * 9 + ["shown"]
     at.text_input(key="xle_f_name").set_value("").run()

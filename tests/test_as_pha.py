@@ -1,6 +1,8 @@
 """build-demo --as-pha: simulated spectra as real pha3 files that ingest reads back to the same counts."""
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -63,3 +65,17 @@ def test_build_demo_checks_the_pha_folder_before_building(tmp_path, run_core):
     r = run_core("build-demo", "--n", "10", "--out", tmp_path / "d", "--as-pha", tmp_path / "full")
     assert r.returncode == 1 and "not empty" in r.stderr
     assert not (tmp_path / "d").exists()  # refused before building: a fresh --as-pha can reuse --out
+
+
+@pytest.mark.parametrize("value, simulated", [(True, True), ("Y", True), (1, True), ("yes", True), (False, False),
+                                              ("F", False), (0, False)])
+def test_the_simulated_flag_is_read_whatever_its_type(real_data, tmp_path, value, simulated):
+    from core.io import read_spectrum
+
+    name = "acisf07867_000N001_r0002"
+    for kind in ("arf3", "rmf3"):
+        shutil.copy(real_data / f"responses/{name}_{kind}.fits", tmp_path)
+    with fits.open(real_data / f"responses/{name}_pha3.fits") as hdul:
+        hdul[1].header["SIMULATD"] = value
+        hdul.writeto(tmp_path / f"{name}_pha3.fits", checksum=True)
+    assert read_spectrum(tmp_path / f"{name}_pha3.fits").meta["simulated"] is simulated

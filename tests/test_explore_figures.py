@@ -140,7 +140,7 @@ def test_unfolded_figure_draws_the_model_over_the_data_range_only_in_x_ray_conve
         as_json = lambda f: json.dumps(f.to_dict(), sort_keys=True, default=str)  # noqa: E731
         assert as_json(go.Figure(fig.to_dict())) == as_json(fig)
         by = {t.name: t for t in fig.data}
-        assert set(by) == {"data (unfolded)", "noiseless truth (simulation)", "decoded model"}
+        assert set(by) == {"data (unfolded)", "noiseless truth, unfolded the same way", "decoded model"}
         assert min(by["decoded model"].x) > 0.45 and max(by["decoded model"].x) < 7.7  # no model beyond the data
         assert len(by["data (unfolded)"].x) == 7  # the bad-quality bin is not drawn
         np.testing.assert_allclose(by["data (unfolded)"].y, data[column][1:])
@@ -160,6 +160,8 @@ def test_sky_figure_labels_both_coordinates_above_the_sources():
     names = [t.name for t in fig.data]
     assert names[0] == "graticule" and names[-2:] == ["longitude labels", "latitude labels"]
     assert list(fig.data[-1].text) == ["-60°", "-30°", "0°", "+30°", "+60°"]
+    assert max(fig.data[-1].x) < -90 and fig.data[-1].textposition == "middle left"  # at the left edge, outside
+    assert min(fig.layout.xaxis.range) < min(fig.data[-1].x) - 20  # with room for the text
     assert list(fig.data[-2].text)[:2] == ["0h", "4h"]
     bars = [t.marker.colorbar for t in fig.data if t.name == "hard_hm"]
     assert bars and all(b.len == 0.7 for b in bars)  # not taller than the equal-aspect sky

@@ -56,6 +56,8 @@ def test_columns_read_as_words_with_units():
     shown = [columns.shown_value(v) for v in (0.5522388059701492, np.float32(1e-7), np.nan, None, 4424, "AGN",
                                                float("inf"), True, np.float32("nan"))]
     assert shown == ["0.552239", "1e-07", "", "", "4424", "AGN", "inf", "True", ""]
+    assert columns.shown_value(217.1234567, "ra") == "217.123457"  # positions to 1e-6 degrees
+    assert columns.shown_value(-5.00012345, "dec") == "-5.00012345"
 
 
 def test_reader_notes_split_a_rows_warnings_with_pile_up_first():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -51,13 +52,19 @@ def test_targets_are_what_the_run_and_its_real_scores_say(tmp_path):
 
     refused = _script("--run", scores)  # another dataset's scores are not the run's targets
     assert refused.returncode != 0 and "another dataset" in refused.stderr
+    other_run = tmp_path / "run_copy"  # scores of another run are refused, not mixed into this run's table
+    shutil.copytree(run, other_run)
+    mixed = _script("--run", other_run, "--real", scores)
+    assert mixed.returncode != 0 and "one table, one run" in mixed.stderr
     missing = _script("--run", run, "--real", tmp_path / "nowhere")
     assert missing.returncode != 0 and "nowhere" in missing.stderr and "evaluate" in missing.stderr
 
 
 def test_real_rows_name_piled_up_files_and_skip_faint_ones():
-    recon = pd.DataFrame({"id": ["a", "b", "c"], "counts": [499, 500, 9000], "deviance_per_bin": [9.0, 1.5, 2.4]})
+    recon = pd.DataFrame({"id": ["a", "b", "c", "d"], "counts": [499, 500, 9000, 700],
+                          "deviance_per_bin": [9.0, 1.5, 2.4, float("nan")]})
     rows = real_targets(recon, {"possible_pileup": {"ids": ["c"]}})
     assert [(t.name, t.measured, t.status) for t in rows] == [
-        ("real: b (500 counts)", "1.500", "met"), ("real: c (9000 counts)", "2.400 (possible pile-up)", "not met")]
+        ("real: b (500 counts)", "1.500", "met"), ("real: c (9000 counts)", "2.400 (possible pile-up)", "not met"),
+        ("real: d (700 counts)", "nan", "not measured")]
     assert real_targets(None, None)[0].status == "not measured"

@@ -83,7 +83,8 @@ def test_a_response_other_than_the_header_names_is_read_with_a_warning(real_data
     files = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in
              (("pha", "9774.pi"), ("arf", "3c273.arf"), ("rmf", "3c273.rmf"), ("background", "9774_bg.pi"))}
     warnings = load_upload(files, EnergyGrid()).warnings
-    assert any(w.startswith("ANCRFILE = 9774.arf but 3c273.arf was given: check that this ARF belongs") for w in warnings)
+    said = "ANCRFILE = 9774.arf but 3c273.arf was given: check that this ARF belongs"
+    assert any(w.startswith(said) for w in warnings)
     assert any(w.startswith("RESPFILE = 9774.rmf but 3c273.rmf was given") for w in warnings)
     assert not any("BACKFILE" in w for w in warnings)  # 9774_bg.pi is the one the header names
     files = {role: [(name, (real_data / "spectra" / name).read_bytes())] for role, name in

@@ -25,6 +25,7 @@ from core.errors import ConfigError, SpectrumError, XLEError
 from core.io import read_spectrum
 from core.io.fitsbytes import header_cards, hdu_spans, read_decompressed
 from core.io.fitsfile import is_none_name, matching_tables
+from core.data.catalog_join import join_catalog, read_catalog
 from core.data.partition import splits_of
 from core.data.timed import DEFAULT_TIMEOUT_S, CallTimeout, ReaderUnavailable, close_shared_workers, shared_worker
 from core.parallel import dask_client, iter_chunks, run_chunks
@@ -133,16 +134,9 @@ def sort_candidates(files: list[Path], given: set[Path], workers: int = 1, sched
     return spectra, skipped
 
 
-def source_name(spec) -> str:
-    """The name a spectrum goes by: its OBJECT, or its file's stem where OBJECT is empty or the CSC's
-    placeholder 'CSC' (every CSC pha3 says so; its 2CXO name can come from --catalog)."""
-    obj = str(spec.meta.get("object", "") or "").strip()
-    return obj if obj and obj.upper() != "CSC" else spec.path.name.split(".")[0]
-
-
 def _row(spec, file_id: str) -> dict:
     m = spec.meta
-    name = source_name(spec)
+    name = spec.name
     hr = spec.hardness
     return {
         "id": file_id, "name": name, "class": "", "counts": int(spec.counts.sum()),
@@ -157,29 +151,6 @@ def _row(spec, file_id: str) -> dict:
         "warnings": join_warnings(spec.warnings),
         **{f"area_{b}": a for b, a in spec.band_area.items()},
     }
-
-
-def read_catalog(catalog_path: Path) -> pd.DataFrame:
-    """The table ``--catalog`` names, indexed by ``name``; read before any spectrum, so that a table that cannot
-    serve is refused at once rather than after every file was read."""
-    catalog_path = Path(catalog_path)
-    try:
-        cat = pd.read_parquet(catalog_path) if catalog_path.suffix == ".parquet" else pd.read_csv(catalog_path)
-    except (OSError, ValueError) as exc:  # missing, unreadable, not a table
-        raise XLEError(f"{catalog_path}: the catalog cannot be read ({type(exc).__name__}: {exc})") from None
-    if "name" not in cat.columns:
-        raise XLEError(f"{catalog_path}: a catalog for ingest needs a 'name' column to match spectra on")
-    return cat.drop_duplicates("name").set_index("name")
-
-
-def join_catalog(table: pd.DataFrame, cat: pd.DataFrame) -> pd.DataFrame:
-    """Copy ``class`` and ``hard_hm/hs/ms`` (as ``catalog_hard_*``) from ``read_catalog``'s table on ``name``."""
-    for src, dst in (("class", "class"), ("hard_hm", "catalog_hard_hm"), ("hard_hs", "catalog_hard_hs"),
-                     ("hard_ms", "catalog_hard_ms")):
-        if src in cat.columns:
-            matched = table["name"].map(cat[src])
-            table[dst] = matched.fillna("" if dst == "class" else np.nan).to_numpy()
-    return table
 
 
 @dataclass

@@ -85,7 +85,7 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
         "datamode": str(header_value(h, "DATAMODE", "")),
         # SIMULATD = T: a simulated spectrum written as a file (build-demo --as-pha writes it), never a Chandra
         # observation, whatever else its header says; kept so that every dataset made from it says so
-        "simulated": str(h.get("SIMULATD", "")).strip().upper() in ("TRUE", "T", "1"),
+        "simulated": _says_yes(h.get("SIMULATD")),
         "ra": as_float_or_nan(h.get("RA_TARG")),
         "dec": as_float_or_nan(h.get("DEC_TARG")),
         "background_scale": float(scale),
@@ -98,3 +98,10 @@ def assemble(path: Path, source: PhaHDU, background: PhaHDU | None, arf: Arf, rm
     return Spectrum(path=Path(path), grid=grid, counts=counts, background=bkg, weights=weights,
                     exposure=source.exposure, file_counts=int(source.counts.sum()), meta=meta, sources=sources,
                     warnings=warnings)
+
+
+def _says_yes(value) -> bool:
+    """A header flag that says yes: FITS T, a non-zero number, or the words T/TRUE/Y/YES/1 in any case."""
+    if isinstance(value, (bool, int, float)) and not isinstance(value, str):
+        return bool(value) and value == value  # NaN is no
+    return str(value or "").strip().upper() in ("T", "TRUE", "Y", "YES", "1")

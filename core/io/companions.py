@@ -53,7 +53,7 @@ def beside(pha_path: Path, keyword: str, name: str) -> Path:
 
 def _bare(name: str) -> str:
     """A file name without folders or compression suffix, compared case-insensitively."""
-    base = PurePosixPath(name.strip().replace("\\", "/")).name.lower()
+    base = PurePosixPath(re.sub(r"[\[{].*$", "", name.strip()).replace("\\", "/")).name.lower()  # foo.rmf[1]
     return re.sub(r"\.(gz|bz2|zip)$", "", base)
 
 

@@ -54,6 +54,13 @@ class Spectrum:
         return self.grid.edges
 
     @property
+    def name(self) -> str:
+        """The name it goes by: its OBJECT, or its file's stem where OBJECT is empty or the CSC's placeholder
+        'CSC' (every CSC pha3 says so; ``ingest --catalog`` can give the 2CXO name)."""
+        obj = str(self.meta.get("object", "") or "").strip()
+        return obj if obj and obj.upper() != "CSC" else Path(self.path).name.split(".")[0]
+
+    @property
     def total_counts(self) -> int:
         return int(self.counts.sum())
 

@@ -149,11 +149,13 @@ def reader_notes(row: pd.Series) -> list[str]:
     return sorted(notes, key=lambda n: not n.startswith("possible pile-up"))
 
 
-def shown_value(value) -> str:
+def shown_value(value, column: str = "") -> str:
     """A catalog value as a person reads it: floats to 6 significant digits (a hardness ratio of 0.5522388059701492
-    reads 0.552239), NaN and missing as an empty cell, everything else as it is."""
+    reads 0.552239; positions, ``ra``/``dec``, to 1e-6 degrees, finer than Chandra's), NaN and missing as an empty
+    cell, everything else as it is."""
+    digits = 9 if column in ("ra", "dec") else 6
     if value is None:
         return ""
     if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{float(value):.6g}"
+        return "" if np.isnan(value) else f"{float(value):.{digits}g}"
     return str(value)

@@ -73,5 +73,5 @@ def lon_labels(frame: str, step: float = 60.0) -> tuple[np.ndarray, np.ndarray, 
 def lat_labels(step: float = 30.0) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Labels of the parallels (Dec or b, in degrees) just outside the map's left edge, where each meets it."""
     lat = np.arange(-90.0 + step, 90.0, step)
-    x, y = aitoff(np.full_like(lat, -179.999), lat)
+    x, y = aitoff(np.full_like(lat, 179.999), lat)  # longitude grows to the left: 180° is the left edge
     return x - 4.0, y, [f"{int(v):+d}°" if v else "0°" for v in lat]

@@ -88,7 +88,7 @@ def traversal_counts(model, dataset, row: int, z: np.ndarray, start: np.ndarray)
     both decoded through the row's own response and observed with its background: the start's source counts are
     fitted to the row's counts by maximum likelihood (as the source view's reconstruction), and ``z``'s spectrum
     gets the same source counts. So the start curve lies on the observed counts as it does on the source page, and
-    moving a slider changes the shape at the same brightness. Zero in bad bins."""
+    moving a slider changes the shape at the same brightness. NaN in bins of bad quality."""
     from core.evaluation.measures import good_weights, predicted_counts
 
     counts = np.asarray(dataset.spectra[row], float)[None]
@@ -98,4 +98,5 @@ def traversal_counts(model, dataset, row: int, z: np.ndarray, start: np.ndarray)
     mu_start = predicted_counts(shape_start, counts, bkg, w)
     source = (mu_start - bkg * w).sum()
     mu_z = source * shape_z * w / max(float((shape_z * w).sum()), 1e-300) + bkg * w
-    return mu_z[0], mu_start[0]
+    bad = w[0] == 0  # bins of bad quality: no expectation to draw (the observed points there are not used either)
+    return np.where(bad, np.nan, mu_z[0]), np.where(bad, np.nan, mu_start[0])

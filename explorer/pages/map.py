@@ -102,7 +102,7 @@ def map_and_source() -> None:
                        "source by name.")
             if query:
                 hidden = int((~hit_shown).sum())
-                st.caption(f"{len(hits):,}{'+' if len(hits) == 1000 else ''} names match “{query}”"
+                st.caption(f"{len(hits):,}{'+' if len(hits) == 1000 else ''} names or ids match “{query}”"
                            + (f"; {hidden:,} of them hidden by the filters (listed, not ringed on the map)"
                               if hidden else "") + ". The first 10:")
                 listed = hits.assign(map=np.where(hit_shown, "shown", "filtered out"))

@@ -49,7 +49,8 @@ with left:
     st.plotly_chart(fig, key=SKY_KEY, on_select=selection.on_select(SKY_KEY), selection_mode=("points", "box", "lasso"),
                     width="stretch", config={"displaylogo": False, "scrollZoom": True})
     n_pos = int((mask & np.isfinite(xy).all(axis=1)).sum())
-    st.caption(sky_caption(frame) + f" {n_pos:,} sources with a position pass the filters · {len(selected):,} selected (shown with a "
+    st.caption(sky_caption(frame) + f" {n_pos:,} sources with a position pass the filters · "
+               f"{len(selected):,} selected (shown with a "
                "ring here and on the map) · the star is the open source.")
 with right:
     row = common.current_source_row(run)

@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.data.ingest import source_name
 from core.errors import SpectrumError, XLEError
 from explorer.logic import upload
 from explorer.logic.neighbours import neighbour_table
@@ -94,7 +93,7 @@ left, right = st.columns([1, 1])
 with left:
     table = spectrum_table(spec.edges, spec.counts, background=spec.background, predicted=res.predicted,
                            weights=spec.weights)
-    fig = figures.spectrum_figure(table, title=f"{source_name(spec)} (your upload, {label})", height=460,
+    fig = figures.spectrum_figure(table, title=f"{spec.name} (your upload, {label})", height=460,
                                   simulated=bool(spec.meta.get("simulated")), dark=look.dark_theme())
     st.plotly_chart(fig, key="up_spec", theme=None)
 with right:

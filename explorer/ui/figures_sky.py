@@ -22,7 +22,7 @@ def sky_figure(sources: pd.DataFrame, xy: np.ndarray, frame: str, *, height: int
                                     (sky.lat_labels(), "middle left", "latitude labels")):
         fig.add_trace(go.Scatter(x=x, y=y, mode="text", text=text, textposition=pos, hoverinfo="skip",
                                  textfont=dict(size=11, color="#555"), showlegend=False, name=name))
-    fig.update_xaxes(visible=False, range=[-215, 185])
+    fig.update_xaxes(visible=False, range=[-215, 200])
     fig.update_yaxes(visible=False, range=[-95, 95], scaleanchor="x", scaleratio=1)
     fig.update_traces(selector=_has_colorbar, marker_colorbar=dict(len=0.7, lenmode="fraction", y=0.5))
     fig.update_layout(uirevision=f"sky-{frame}")

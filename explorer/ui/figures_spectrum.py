@@ -149,7 +149,7 @@ def unfolded_figure(model: pd.DataFrame, data: pd.DataFrame, column: str, *, tit
                        hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>data</extra>")]
     if "truth" in data:
         t = data[np.isfinite(data[prefix + "truth"]) & (data[prefix + "truth"] > 0)]
-        traces.append(_scatter(t["energy"], t[prefix + "truth"], "noiseless truth (simulation)", "lines",
+        traces.append(_scatter(t["energy"], t[prefix + "truth"], "noiseless truth, unfolded the same way", "lines",
                                line=dict(color="#2CA02C", width=2, dash="dash", shape="hvh")))
     traces.append(_scatter(m["energy"], m[column], "decoded model", "lines", line=dict(color="#D62728", width=2),
                            hovertemplate="%{x:.2f} keV: %{y:.3g}<extra>model</extra>"))
