@@ -139,15 +139,20 @@ def test_latent_refinement_never_fits_worse(folded_run):
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_unfolded_spectrum_folds_back_to_the_source_counts(folded_run):
-    from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
-
+def _row_latent(folded_run, row: int):
+    """(dataset, model, response index per row, the row's latent as the model encodes it)."""
     data, run = folded_run
     ds, model = load_dataset(data), load_model(run)
     inst, index = dataset_instrument(model, ds)
-    row = 3
     z = encode_spectra(model, ds.spectra[row:row + 1], ds.background[row:row + 1], instrument=inst,
                        index=index[row:row + 1])[0]
+    return ds, model, index, z
+
+
+def test_unfolded_spectrum_folds_back_to_the_source_counts(folded_run):
+    from explorer.logic.unfolded import row_counts_shape, unfolded_spectrum
+
+    ds, model, index, z = _row_latent(folded_run, row := 3)
     model_t, data_t = unfolded_spectrum(model, ds, row, z)
     assert (model_t["flux"] > 0).all() and np.allclose(model_t["eflux"], model_t["energy"] * model_t["flux"])
     # photons cm-2 s-1 keV-1 x bin width x exposure, folded through the row's response = the fitted source counts
@@ -177,12 +182,7 @@ def test_traversal_starts_on_the_source_as_the_source_view_fits_it(folded_run):
     from core.evaluation.measures import predicted_counts
     from explorer.logic.unfolded import row_counts_shape, traversal_counts
 
-    data, run = folded_run
-    ds, model = load_dataset(data), load_model(run)
-    inst, index = dataset_instrument(model, ds)
-    row = 5
-    z = encode_spectra(model, ds.spectra[row:row + 1], ds.background[row:row + 1], instrument=inst,
-                       index=index[row:row + 1])[0]
+    ds, model, _, z = _row_latent(folded_run, row := 5)
     same, begin = traversal_counts(model, ds, row, z, z)
     counts, bkg = ds.spectra[row:row + 1], ds.background[row:row + 1]
     np.testing.assert_allclose(begin, predicted_counts(row_counts_shape(model, ds, row, z)[None], counts, bkg)[0])
