@@ -334,7 +334,8 @@ def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_pa
     env = dict(os.environ, PYTHONPATH=str(repo), PYTHONWARNINGS="ignore")
     proc = subprocess.Popen([sys.executable, "-m", "core", "ingest", str(folder), "--out", str(tmp_path / "out")],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True,  # and Ctrl-C's default action, which a shell's background
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # job (CI) ignores
     seen = ""
     while "reading spectra" not in seen:  # the reading process is running
         ch = proc.stderr.read(1)
