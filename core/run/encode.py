@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from core.data.dataset import Dataset, load_dataset
-from core.errors import ConfigError
+from core.errors import ConfigError, DatasetError
 from core.evaluation.measures import deviance_per_bin, predicted_counts
 from core.maps.projector import MapProjector
 from core.maps.quality import map_trustworthiness
@@ -25,7 +25,8 @@ from core.model.autoencoder import SpectrumAutoencoder
 from core.model.inference import EncoderInference
 from core.model.instrument import Instrument, instrument_for
 from core.model.refine import refine_latents
-from core.run.folder import ENCODED, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, RunFolder, ids_checksum
+from core.run.folder import (CONFIG, ENCODED, HISTORY, LATENTS, PLACEMENT, RECON_ERROR, RECONSTRUCTIONS, WEIGHTS,
+                             RunFolder, ids_checksum)
 
 
 def _batches(n: int, size: int) -> range:
@@ -165,3 +166,25 @@ def encode_run(run_dir: Path, data_dir: Path | None = None, reconstructions: boo
         "umap_landmarks": int(len(projector.umap_reference_)),
         "map_trustworthiness": quality,  # k = 10, on a random sample of 5,000 (core.maps.quality)
     })
+
+
+def encode_into(run_dir: Path, out_dir: Path, data_dir: Path | None = None, overwrite: bool = False,
+                **kwargs) -> Path:
+    """``encode_run`` into a new run folder ``out_dir``: the model's config, weights and training history are
+    copied from ``run_dir`` (not its checkpoint, metrics or encodings), then the dataset is encoded there. The
+    run folder is not touched, and the new one appears whole or not at all. The app finds it under ``runs/``."""
+    import shutil
+
+    from core.atomic import atomic_dir
+
+    src = RunFolder(run_dir)
+    if not src.has(CONFIG) or not src.has(WEIGHTS):
+        raise DatasetError(f"{src.path}: no trained model here ({CONFIG} and {WEIGHTS} from `python -m core train`)")
+    if Path(out_dir).resolve() == src.path.resolve():
+        raise ConfigError(f"--out {out_dir} is the run folder itself: leave --out out to encode in place")
+    with atomic_dir(Path(out_dir), overwrite=overwrite) as tmp:
+        for name in (CONFIG, WEIGHTS, HISTORY):
+            if src.has(name):
+                shutil.copy2(src.file(name), tmp / name)
+        encode_run(tmp, data_dir if data_dir is not None else src.dataset_path(), **kwargs)
+    return Path(out_dir)

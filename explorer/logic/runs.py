@@ -145,8 +145,22 @@ def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:
     sources = pd.concat([sources, pd.DataFrame(extra, index=sources.index)], axis=1)
     sources["class"] = sources["class"].fillna("").astype(str)
     return RunView(run_dir=run.path, dataset=ds, sources=sources, latents=latents, maps=maps,
-                   config=run.read_json(CONFIG), metrics=run.metrics(), history=run.history(),
+                   config=run.read_json(CONFIG), metrics=metrics_of(run, ds, notes), history=run.history(),
                    reconstructions=recons, notes=notes)
+
+
+def metrics_of(run: RunFolder, ds: Dataset, notes: list[str]) -> dict[str, Any]:
+    """The run's metrics.json when it scores the dataset shown; {} and a note when it scores another one (the run
+    was encoded in place on another dataset after evaluate): its figures would be read as this dataset's."""
+    metrics = run.metrics()
+    scored = metrics.get("dataset")
+    same_data = metrics.get("own_dataset") and run.read_json(CONFIG).get("dataset_sha256") == ds.fingerprint
+    if scored and Path(scored).resolve() != Path(ds.path).resolve() and not same_data:  # a moved copy is the same
+        notes.append(f"This run's metrics.json scores {scored}, not the dataset shown ({ds.path}): its figures "
+                     f"are not shown. `python -m core encode --run RUN --data DATASET --out NEW_RUN` keeps each "
+                     f"dataset's encoding in its own run folder.")
+        return {}
+    return metrics
 
 
 def class_labels(sources: pd.DataFrame) -> pd.Series:
