@@ -94,3 +94,20 @@ def test_a_link_carries_the_spectrum_view_to_another_page_and_session(app):
     at.switch_page("explorer/pages/source.py").run()  # the same view on the other page
     assert not at.exception
     assert at.toggle(key=K.SPEC_LOG).value is True and at.number_input(key=K.SPEC_GROUP).value == 20
+
+
+def test_back_to_the_plain_address_restores_the_default_view(app):
+    """Back to where the session began (no query) on the same page is the default view, not the last one; a page
+    switch (Streamlit drops the query) keeps the view."""
+    app.query_params.update({"colour": "hard_hs", "source": "tiny00007"})
+    at = app.run()
+    assert at.selectbox(key=K.COLOUR).value == "hard_hs"
+    at.switch_page("explorer/pages/outliers.py").run()  # another page, no query: the view goes along
+    assert not at.exception and at.session_state[K.SOURCE] == "tiny00007"
+    at.switch_page("explorer/pages/map.py").run()
+    assert at.session_state[K.COLOUR] == "hard_hs"
+    at.query_params.clear()  # Back to the plain address on the same page
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key=K.COLOUR).value == "class" and K.SOURCE not in at.session_state
+    assert not dict(at.query_params)

@@ -154,7 +154,7 @@ def page_frame(title: str, caption: str | None = None, *, simulated: bool = True
     if goto:
         st.switch_page(goto)
     persist_widgets()
-    url_notes = url.read_url()
+    url_notes = url.read_url(title)
     run = choose_run()
     narrow_layout()
     st.title(title)

@@ -17,6 +17,7 @@ from explorer.ui import keys as K
 
 LAST = "xle_url_last"  # the query this session last wrote (or read)
 PENDING = "xle_url_pending"  # a query read before the run was known
+PAGE = "xle_url_page"  # the page that query belongs to
 
 HARD_KEYS = {"hard_hm": "xle_f_hm", "hard_hs": "xle_f_hs", "hard_ms": "xle_f_ms"}
 
@@ -25,11 +26,17 @@ def _query() -> dict[str, str]:
     return {k: st.query_params.get(k) for k in st.query_params.keys()}
 
 
-def read_url() -> list[str]:
+def read_url(page: str = "") -> list[str]:
     """When the address's query differs from the one this session last wrote, keep it to apply (and choose
-    its run now, before the run chooser draws). An empty query (a page switch) keeps the session's view."""
+    its run now, before the run chooser draws). An empty query on another page than the last one (a page switch:
+    Streamlit drops the query) keeps the session's view; on the same page it is the plain address, the default
+    view (Back to where the session began, or the query erased by hand)."""
     q = _query()
-    if not q or q == st.session_state.get(LAST):
+    same_page = st.session_state.get(PAGE) == page
+    st.session_state[PAGE] = page
+    if not q and not (same_page and st.session_state.get(LAST)):
+        return []
+    if q == st.session_state.get(LAST):
         return []
     st.session_state[PENDING] = q
     st.session_state[LAST] = q
