@@ -41,10 +41,11 @@ def same_files(a: Path, b: Path, names: tuple[str, ...]) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", type=Path, default=REPO / "runs" / "demo")
+    ap.add_argument("--run", type=Path, default=REPO / "runs" / "demo",
+                    help="trained run whose model encodes (default runs/demo); encode writes into copies of it")
     ap.add_argument("--files", type=int, default=10_000, help="PHA files for the ingest comparison (0: skip)")
     ap.add_argument("--encode", type=int, default=0, help="spectra for the encode comparison (0: skip)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=2, help="Dask workers of the parallel runs (default 2)")
     ap.add_argument("--tmp", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--pha", type=Path, default=None,
                     help="the ingest corpus: a folder written by build-demo --as-pha (kept); written there if empty")

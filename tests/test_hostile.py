@@ -58,3 +58,10 @@ def test_ingest_of_good_and_hostile_files(real_data, tmp_path, run_core):
     assert rejected["reason"].str.len().min() > 10
     catalog = pd.read_parquet(out / "catalog.parquet")
     assert {"9774", "acisf04938_000N002_r0043_pha3"} <= set(catalog["id"])
+
+
+def test_a_file_named_gz_that_is_not_compressed_says_so(tmp_path):
+    fake = tmp_path / "source.pi.gz"
+    fake.write_bytes(b"this is not gzip, nor FITS" * 200)
+    with pytest.raises(SpectrumError, match=r"named \.gz, but its bytes are not gzip-compressed either"):
+        read_spectrum(fake)

@@ -136,11 +136,17 @@ def header_cards(data: bytes, start: int, end: int, keys: frozenset[str]) -> dic
     return out
 
 
+COMPRESSED_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".zip": "zip"}  # read_decompressed knows them by content
+
+
 def hdu_spans(path: Path, data: bytes) -> list[HduSpan]:
     """Walk the HDUs as the FITS standard lays them out; refuse a truncated file or bytes after the last HDU."""
     if not data.startswith(b"SIMPLE  ="):
+        suffix = Path(path).suffix.lower()
+        named = (f" (named {suffix}, but its bytes are not {COMPRESSED_SUFFIXES[suffix]}-compressed either)"
+                 if suffix in COMPRESSED_SUFFIXES else "")
         raise SpectrumError(path, "not a readable FITS file (no SIMPLE card at the start): another format, or "
-                                  "damaged")
+                                  f"damaged{named}")
     if len(data) % FITS_BLOCK:
         raise SpectrumError(path, f"{len(data)} bytes is not a whole number of {FITS_BLOCK}-byte FITS blocks: the "
                                   f"file is truncated (an interrupted download?) or damaged")

@@ -65,6 +65,10 @@ class MapProjector:
         self.n_neighbors_ = int(min(self.n_neighbors, len(ref) - 1))
         import umap  # slow import (numba); only when a map is made
 
+        if self.progress:  # a minute at 10^5 landmarks without a bar: say what is going on
+            print(f"fitting UMAP on {len(ref):,} latents{' (landmarks)' if landmarks is not None else ''}…",
+                  flush=True)
+
         with warnings.catch_warnings():  # "n_jobs overridden by random_state": the single thread is what we want
             warnings.filterwarnings("ignore", message=".*n_jobs.*", category=UserWarning)
             emb = umap.UMAP(n_neighbors=self.n_neighbors_, min_dist=self.min_dist, n_components=2,

@@ -59,7 +59,9 @@ def _hub_params(lockfile: str | os.PathLike | None) -> dict:
     except (samp.SAMPHubError, OSError, KeyError) as exc:
         where = lockfile or os.environ.get("SAMP_HUB") or "~/.samp"
         raise SampUnavailable(f"no SAMP hub is running ({where}: {exc}). Start TOPCAT, DS9 (with SAMP on) or "
-                              f"Aladin, which start a hub, then send again.") from None
+                              f"Aladin, which start a hub, then send again. The hub is looked for on the machine "
+                              f"that runs this app (its ~/.samp): when the app runs elsewhere, point SAMP_HUB there "
+                              f"or run the app on your own machine.") from None
 
 
 def _notify(mtype: str, params: dict, lockfile=None) -> list[str]:

@@ -9,8 +9,8 @@ import streamlit as st
 from core.errors import XLEError
 from explorer.logic import samp
 
-HELP = ("SAMP: the messaging of TOPCAT, DS9 and Aladin. Start one of them on this machine (it runs a hub), "
-        "then send.")
+HELP = ("SAMP: the messaging of TOPCAT, DS9 and Aladin. Start one of them on the machine that runs this app (it "
+        "runs a hub), then send.")
 
 
 def _report(key: str, where=st) -> None:
