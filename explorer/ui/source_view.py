@@ -75,7 +75,7 @@ def render_unfolded(run: RunView, row: int, column: str, *, height: int, key: st
         st.info(str(exc))
         return
     r = run.sources.iloc[row]
-    fig = unfolded_figure(model_t, data, column, title=f"{r['name']}: unfolded through its own response",
+    fig = unfolded_figure(model_t, data, column, title=f"{r['name']} · unfolded",
                           simulated=bool(r.get("simulated", False)), height=height, dark=look.dark_theme())
     st.plotly_chart(fig, key=f"{key}_unfolded", width="stretch", config={"displaylogo": False}, theme=None)
     st.caption("Unfolded as XSPEC's ufspec: the model's flux at each bin times data / folded model. The decoded "

@@ -46,7 +46,7 @@ class MapView {
     this.xTitle = el("div", "xle-axis", root);
     this.xTitle.style.cssText = "left: 50%; bottom: 0;";
     this.yTitle = el("div", "xle-axis", root);
-    this.yTitle.style.cssText = "left: 2px; top: 46px;";
+    this.yTitle.style.cssText = "left: 2px; top: 62px;"; // just under the legend (style.js: .xle-plot top)
     this.note = el("div", "xle-note", root);
     this.renderer = new Renderer(this.canvas);
     this.drawCount = 0;

@@ -2,8 +2,8 @@
 export const CSS = `
 .xle-scatter { position: relative; width: 100%; user-select: none; font: 12px "Source Sans Pro", sans-serif; }
 .xle-scatter canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
-.xle-scatter .xle-plot { position: absolute; left: 0; right: 0; top: 44px; bottom: 18px; }
-.xle-scatter .xle-legend { position: absolute; left: 0; top: 0; right: 170px; height: 42px; overflow: hidden;
+.xle-scatter .xle-plot { position: absolute; left: 0; right: 0; top: 60px; bottom: 18px; }
+.xle-scatter .xle-legend { position: absolute; left: 0; top: 0; right: 170px; height: 58px; overflow: hidden;
   display: flex; flex-wrap: wrap; gap: 2px 10px; align-items: center; }
 .xle-scatter .xle-legend span.item { cursor: pointer; white-space: nowrap; }
 .xle-scatter .xle-legend span.item.off { opacity: 0.35; text-decoration: line-through; }
