@@ -1,6 +1,7 @@
 """Every explorer page through streamlit.testing.v1.AppTest, against the tiny real run."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,8 @@ def test_upload_page_places_a_real_spectrum_and_refuses_a_bad_one(app, real_data
     assert "9774.pi" in texts(at.success) and "OBJECT" in texts(at.success)
     assert "possible pile-up" not in texts(at.warning) and "count rate 0.18 per frame" in texts(at.warning)
     assert any("distance" in d.value.columns for d in at.dataframe)
+    fit = re.search(r"deviance per bin \*\*([0-9.]+)\*\* \(an exact model would score ([0-9.]+)", texts(at.caption))
+    assert fit and 0 < float(fit.group(1)) < 50 and 0 < float(fit.group(2)) < 2
     assert "Simulated data" in texts(at.info)  # beside the map of the run's (simulated) sources
     # the result stays when the reader visits another page and comes back
     at.switch_page("explorer/pages/map.py").run()

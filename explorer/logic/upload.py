@@ -36,6 +36,8 @@ class UploadedSpectrum:
     predicted: np.ndarray  # (B,) predicted counts
     neighbour_rows: np.ndarray
     neighbour_dist: np.ndarray
+    deviance_per_bin: float = float("nan")  # the fit: Poisson deviance per good bin of ``predicted``
+    deviance_if_exact: float = float("nan")  # what an exact model would score at those counts, on average
 
 
 def safe_name(name: str) -> str:
@@ -182,7 +184,7 @@ def spectrum_instrument(spectrum, model):
 
 def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> UploadedSpectrum:
     """Encode a spectrum with the run's model, place it on the saved maps, find its latent neighbours."""
-    from core.evaluation.measures import predicted_counts
+    from core.evaluation.measures import deviance_per_bin, expected_deviance_per_bin, predicted_counts
     from core.run.encode import counts_shapes, encode_spectra
     from core.run.folder import RunFolder
 
@@ -202,4 +204,6 @@ def place_spectrum(spectrum, model, run_dir: Path, index, k: int = 10) -> Upload
     coords = {name: xy[0] for name, xy in RunFolder(run_dir).load_projector().transform(z).items()}
     rows, dist = index.neighbours_of_vector(z[0], k)
     return UploadedSpectrum(spectrum=spectrum, latent=z[0], coords=coords, shape=shape[0], predicted=pred,
-                            neighbour_rows=rows, neighbour_dist=dist)
+                            neighbour_rows=rows, neighbour_dist=dist,
+                            deviance_per_bin=float(deviance_per_bin(counts, pred[None], w)[0]),
+                            deviance_if_exact=float(expected_deviance_per_bin(pred[None], w)[0]))

@@ -96,6 +96,9 @@ with left:
     fig = figures.spectrum_figure(table, title=f"{spec.name} (your upload, {label})", height=460,
                                   simulated=bool(spec.meta.get("simulated")), dark=look.dark_theme())
     st.plotly_chart(fig, key="up_spec", theme=None)
+    st.caption(f"Fit of the decoded model through your response: deviance per bin **{res.deviance_per_bin:.3f}** "
+               f"(an exact model would score {res.deviance_if_exact:.3f} on average at these counts; much more "
+               "means the model misses something: pile-up, or a spectrum unlike the training set's).")
 with right:
     if run.simulated:
         st.info("**Simulated data** around your spectrum: the map's sources and the neighbours below are this "
