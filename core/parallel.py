@@ -91,7 +91,8 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
     quiet = {"distributed.worker.daemon": False, "distributed.worker.profile.enabled": False,
              "distributed.admin.system-monitor.interval": "2s"}
     with dask.config.set(quiet):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               preload=["core.dask_worker_setup"])  # Ctrl-C: the client's to handle
     with cluster, Client(cluster) as client:
         yield client
 

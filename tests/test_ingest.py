@@ -315,9 +315,10 @@ def test_a_catalog_gives_classes_and_a_bad_one_is_refused_before_any_file_is_rea
         assert not (tmp_path / "out").exists() and not (tmp_path / "out_ingest_report.csv").exists()
 
 
-def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_path):
-    """Ctrl-C reaches the whole process group (the reading process too): one line says what happened, no
-    traceback from either process, no dataset and no temporary folder."""
+@pytest.mark.parametrize("workers", [[], ["--workers", "2"]], ids=["serial", "two Dask workers"])
+def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_path, workers):
+    """Ctrl-C reaches the whole process group (the reading processes and Dask's workers too): one line says what
+    happened, no traceback from any process, no dataset and no temporary folder."""
     import signal
     import time
     import subprocess
@@ -332,7 +333,8 @@ def test_ctrl_c_ends_the_ingest_in_one_line_and_writes_nothing(real_data, tmp_pa
         (folder / f"s{i:04d}.pi").write_bytes(data)
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(repo), PYTHONWARNINGS="ignore")
-    proc = subprocess.Popen([sys.executable, "-m", "core", "ingest", str(folder), "--out", str(tmp_path / "out")],
+    proc = subprocess.Popen([sys.executable, "-m", "core", "ingest", str(folder), "--out", str(tmp_path / "out"),
+                             *workers],
                             cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True,  # and Ctrl-C's default action, which a shell's background
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # job (CI) ignores
