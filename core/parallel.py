@@ -92,7 +92,7 @@ def dask_client(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]
              "distributed.admin.system-monitor.interval": "2s"}
     with dask.config.set(quiet):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               preload=["core.dask_worker_setup"])  # Ctrl-C: the client's to handle
+                               preload=["core.parallel"])  # its dask_setup: Ctrl-C is the client's to handle
     with cluster, Client(cluster) as client:
         yield client
 
@@ -129,3 +129,14 @@ def iter_chunks(fn: Callable[[T], R], tasks: Sequence[T], *, workers: int = 1, s
 def run_chunks(fn: Callable[[T], R], tasks: Sequence[T], **kwargs) -> list[R]:
     """``[fn(t) for t in tasks]``, serially or on Dask: ``iter_chunks``'s results as a list."""
     return list(iter_chunks(fn, tasks, **kwargs))
+
+
+def dask_setup(worker: Any) -> None:  # noqa: ARG001 (Dask's preload hook: dask_client preloads this module)
+    """In each worker of the local cluster: ignore SIGINT. Ctrl-C in a terminal reaches the whole process group,
+    workers included; the client decides what an interrupt means and closes the cluster, so a worker need not
+    print its own traceback."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # signal handlers can be set there only
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
