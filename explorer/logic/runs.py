@@ -144,23 +144,26 @@ def load_run(run_dir: Path, data_dir: Path | None = None) -> RunView:
     extra["recon_error"] = err.astype(np.float64) if err is not None else np.full(n, np.nan)
     sources = pd.concat([sources, pd.DataFrame(extra, index=sources.index)], axis=1)
     sources["class"] = sources["class"].fillna("").astype(str)
-    return RunView(run_dir=run.path, dataset=ds, sources=sources, latents=latents, maps=maps,
-                   config=run.read_json(CONFIG), metrics=metrics_of(run, ds, notes), history=run.history(),
+    config = run.read_json(CONFIG)
+    return RunView(run_dir=run.path, dataset=ds, sources=sources, latents=latents, maps=maps, config=config,
+                   metrics=metrics_of(run.metrics(), config, ds, notes), history=run.history(),
                    reconstructions=recons, notes=notes)
 
 
-def metrics_of(run: RunFolder, ds: Dataset, notes: list[str]) -> dict[str, Any]:
+def metrics_of(metrics: dict[str, Any], config: dict[str, Any], ds: Dataset, notes: list[str]) -> dict[str, Any]:
     """The run's metrics.json when it scores the dataset shown; {} and a note when it scores another one (the run
     was encoded in place on another dataset after evaluate): its figures would be read as this dataset's."""
-    metrics = run.metrics()
     scored = metrics.get("dataset")
-    same_data = metrics.get("own_dataset") and run.read_json(CONFIG).get("dataset_sha256") == ds.fingerprint
-    if scored and Path(scored).resolve() != Path(ds.path).resolve() and not same_data:  # a moved copy is the same
-        notes.append(f"This run's metrics.json scores {scored}, not the dataset shown ({ds.path}): its figures "
-                     f"are not shown. `python -m core encode --run RUN --data DATASET --out NEW_RUN` keeps each "
-                     f"dataset's encoding in its own run folder.")
-        return {}
-    return metrics
+    if not scored or Path(scored).resolve() == Path(ds.path).resolve():
+        return metrics
+    # another path: a moved copy of the training data is the same data (the fingerprint, hashed only here: an older
+    # dataset folder has none stored and hashes its counts)
+    if metrics.get("own_dataset") and config.get("dataset_sha256") == ds.fingerprint:
+        return metrics
+    notes.append(f"This run's metrics.json scores {scored}, not the dataset shown ({ds.path}): its figures are "
+                 f"not shown. `python -m core encode --run RUN --data DATASET --out NEW_RUN` keeps each dataset's "
+                 f"encoding in its own run folder.")
+    return {}
 
 
 def class_labels(sources: pd.DataFrame) -> pd.Series:
