@@ -9,9 +9,9 @@ backward, clipping and the AdamW step, at the default batch size;
 encoding: forward of the encoder only, in encode's batches of 8192, no gradients). The encoder is measured at
 1 and 2 torch threads (``--encode-threads``), by the model's torch layers (``model.encode``), by the inference
 path that ``encode`` uses (``core.model.inference.EncoderInference``) and by that path with every token through
-the last layer too (the kernels' efficiency on the model's full computation), each beside a 1024 x 1024 float32
-matrix multiply
-timed at the same thread count in the same run. The encoder's FLOPs per spectrum are counted by
+the last layer too (the kernels' efficiency on the model's full computation), both with the fused C kernels
+(``core.model.kernels``) and with torch's operators in their place, each beside a 1024 x 1024 float32 matrix
+multiply timed at the same thread count in the same run. The encoder's FLOPs per spectrum are counted by
 torch.utils.flop_counter (matrix products and attention; element-wise work is not counted, so the achieved
 GFLOP/s is a lower bound on what the hardware does), for each path as it computes: the inference path runs its
 last layer for the pooling token alone (the latent reads nothing else), so it does fewer products per spectrum
@@ -152,14 +152,22 @@ def main() -> None:
     print(f"encoder    {enc[0]['mflop_per_spectrum']:.2f} MFLOP/spectrum in the model's layers, "
           f"{enc[0]['inference_mflop_per_spectrum']:.2f} in the inference path (its last layer for the pooling "
           f"token alone); matrix products, attention included")
-    print("threads  matmul GFLOP/s | torch layers (model.encode)  | inference path (EncoderInference)   | "
-          "the same, every token in the last layer")
     for e in enc:
-        print(f"{e['threads']:>7}  {e['matmul_gflop_per_s']:>13.1f} | "
-              + " | ".join(f"{e[f'{k}_spectra_per_s']:>7.0f} spectra/s {e[f'{k}_gflop_per_s']:>5.1f} GFLOP/s "
-                           f"{e[f'{k}_share_of_matmul']:>5.1%}" for k in ("layers", "inference", "every_token")))
+        print(f"{e['threads']} thread(s), matmul {e['matmul_gflop_per_s']:.1f} GFLOP/s:")
+        for key, label in PATHS:
+            print(f"  {label:<58} {e[f'{key}_spectra_per_s']:>7.0f} spectra/s {e[f'{key}_gflop_per_s']:>6.1f} GFLOP/s "
+                  f"{e[f'{key}_share_of_matmul']:>6.1%} of the matmul")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+PATHS = (  # the encoder's ways of computing, as the benchmark names them in its output and JSON
+    ("layers", "torch layers (model.encode)"),
+    ("inference", "inference path as encode runs it (fused C kernels)"),
+    ("every_token", "the same, every token in the last layer (fused C kernels)"),
+    ("inference_torch_ops", "inference path, torch operators instead of the C kernels"),
+    ("every_token_torch_ops", "the same, every token in the last layer"),
+)
 
 
 def _addmm_inplace_flop(self_shape, a_shape, b_shape, *args, out_shape=None, **kwargs) -> int:
@@ -176,27 +184,33 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
     path: for the torch layers with every token through every layer, as they compute it (torch's counter misses
     the fastpath's and CPU flash attention's products), for the inference path as it runs (its last layer for
     the pooling token alone, the only output the latent reads): each path's GFLOP/s counts the products it does."""
-    fast = EncoderInference(model, threads=threads)
+    fast = EncoderInference(model, threads=threads, kernels="c")
     args = (counts[:batch], bkg[:batch], None, inst, index[:batch])
 
     def counted(pool_only_last: bool) -> float:
         """FLOPs per spectrum of the inference path's products (on this thread: the counter does not see other
         threads' operators)."""
-        enc = EncoderInference(model, pool_only_last=pool_only_last)
+        enc = EncoderInference(model, pool_only_last=pool_only_last, kernels="torch")  # the counter sees torch's
         with FlopCounterMode(display=False, custom_mapping={torch.ops.aten.addmm_: _addmm_inplace_flop}) as fc:
             enc(*args)
         return fc.get_total_flops() / batch
 
     every_flops = counted(False)
-    flops = {"layers": every_flops, "inference": counted(True), "every_token": every_flops}
+    pool_flops = counted(True)
+    flops = {"layers": every_flops, "inference": pool_flops, "every_token": every_flops,
+             "inference_torch_ops": pool_flops, "every_token_torch_ops": every_flops}
     torch.set_num_threads(threads)  # torch's layers: each operator split over the threads
     with torch.no_grad():
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
     n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
-    every = EncoderInference(model, threads=threads, pool_only_last=False)  # every token, as the torch layers
+    every = EncoderInference(model, threads=threads, pool_only_last=False, kernels="c")  # every token, as the layers
     n_every, t_every = timed(lambda: (every(*args), batch)[1], seconds)
     rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast, "every_token": n_every / t_every}
+    for name, pool_only in (("inference_torch_ops", True), ("every_token_torch_ops", False)):  # no C kernels
+        plain = EncoderInference(model, threads=threads, pool_only_last=pool_only, kernels="torch")
+        n_plain, t_plain = timed(lambda: (plain(*args), batch)[1], seconds)
+        rates[name] = n_plain / t_plain
     out = {"threads": threads, "mflop_per_spectrum": flops["layers"] / 1e6,
            "inference_mflop_per_spectrum": flops["inference"] / 1e6, "matmul_gflop_per_s": mm}
     for name, rate in rates.items():

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from core.model import ModelConfig, SpectrumAutoencoder
-from core.model.inference import EncoderInference, _attend
+from core.model.attention import attend
+from core.model.inference import EncoderInference
 from core.model.instrument import Instrument
 
 
@@ -35,15 +36,16 @@ def _instrument(model: SpectrumAutoencoder, n: int) -> tuple[Instrument, torch.T
     return Instrument(matrices, pe, ce), torch.as_tensor(rng.integers(0, 3, n), dtype=torch.long)
 
 
+@pytest.mark.parametrize("kernels", ["c", "torch"])
 @pytest.mark.parametrize("chunk,pool_only_last", [(1, True), (7, True), (128, True), (7, False), (128, False)])
-def test_same_latents_as_encode_through_each_response(chunk, pool_only_last):
+def test_same_latents_as_encode_through_each_response(chunk, pool_only_last, kernels):
     model = _model()
     counts, background, weights = _spectra(301)
     inst, index = _instrument(model, 301)
     with torch.no_grad():
         want = model.encode(counts, background, weights, inst, index)
-    got = EncoderInference(model, chunk=chunk, pool_only_last=pool_only_last)(counts, background, weights, inst,
-                                                                             index)
+    got = EncoderInference(model, chunk=chunk, pool_only_last=pool_only_last, kernels=kernels)(
+        counts, background, weights, inst, index)
     assert got.shape == want.shape == (301, 8)
     assert torch.allclose(got, want, atol=2e-5, rtol=1e-5), float((got - want).abs().max())
 
@@ -65,7 +67,7 @@ def test_no_spectra_and_wrong_chunk():
 
 
 def _encoder_views(q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """q (heads, n, t, hd) and k^T (heads, n, hd, t) as the encoder hands them to _attend: strided views of one
+    """q (heads, n, t, hd) and k^T (heads, n, hd, t) as the encoder hands them to attend: strided views of one
     wide (2 * heads * hd, n * t) buffer."""
     h, n, t, hd = q.shape
     wide = torch.cat([q.permute(0, 3, 1, 2).reshape(h * hd, n * t), k.permute(0, 3, 1, 2).reshape(h * hd, n * t)])
@@ -76,11 +78,11 @@ def _encoder_views(q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def _attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, buffers: bool = False) -> torch.Tensor:
-    """What _attend gives for q, k, v (heads, n, t, hd), as (heads, n, t, hd) (``buffers``: written into
+    """What attend gives for q, k, v (heads, n, t, hd), as (heads, n, t, hd) (``buffers``: written into
     preallocated scores and attended buffers, as the encoder's workspace does)."""
     h, n, t, hd = q.shape
     out = (torch.full((h * n, t, t), float("nan")), torch.full((h * n, t, hd), float("nan"))) if buffers else ()
-    attended, scale = _attend(*_encoder_views(q, k), v.reshape(h * n, t, hd), *out)
+    attended, scale = attend(*_encoder_views(q, k), v.reshape(h * n, t, hd), *out)
     return (attended * scale).view(h, n, t, hd)
 
 

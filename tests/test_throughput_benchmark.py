@@ -17,4 +17,6 @@ def test_throughput_benchmark_runs_and_reports_its_figures(tmp_path):
     assert got["train_spectra_per_s"] > 0 and got["fold_and_normalise_spectra_per_s"] > 0
     (enc,) = got["encoder"]
     assert enc["threads"] == 1 and enc["inference_mflop_per_spectrum"] < enc["mflop_per_spectrum"]
-    assert 0 < enc["inference_share_of_matmul"] and 0 < enc["every_token_share_of_matmul"]
+    for path in ("inference", "every_token", "inference_torch_ops", "every_token_torch_ops"):
+        assert 0 < enc[f"{path}_share_of_matmul"], path
+    assert "fused C kernels" in r.stdout

@@ -27,7 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.model.inference import kernels_summary
     from core.run.encode import encode_into, encode_run
+
+    print(f"encoder: {kernels_summary(args.device.split(':')[0])}")
 
     options = dict(reconstructions=args.reconstructions, seed=args.seed, device=args.device, progress=True,
                    workers=args.workers, scheduler=args.scheduler, refine_steps=args.refine_steps)

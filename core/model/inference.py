@@ -13,12 +13,15 @@ freshly allocated memory. Here, per transformer layer:
   cancels in the softmax, the value bias joins the output projection's);
 - attention is one product per head for the scores and one batched product over (heads x spectra) for the
   values, with exp() on the unshifted scores, row sums by a matrix-vector product and the normalisation applied
-  where the heads are copied side by side (``_attend``; blocks whose sums leave [1e-30, 1e30] use torch's
-  softmax);
+  where the heads are copied side by side (``core.model.attention``; blocks whose sums leave [1e-30, 1e30] use
+  torch's softmax);
 - the output projection and the second feed-forward matrix add into the residual stream in place (``addmm_``,
   no copy of the stream); biases and GELU run in place on the feed-forward buffer;
 - the last layer computes keys and values for every token but the rest for the pooling token alone: the
   latent is read from its output and nothing else (``pool_only_last``; ~22% fewer products per spectrum);
+- on a CPU the layer norms (with the residual stream's next bias added in the same pass), the bias before each
+  GELU and the heads' copy run as fused C kernels (``core.model.kernels``, compiled on first use; ``kernels``
+  picks them or torch's operators, the same function to float32 rounding);
 - spectra go through in chunks (512 by default), each thread writing into its own buffers, kept from chunk to
   chunk (``_Workspace``); chunks run side by side on ``threads`` threads of a pool kept by the object.
 
@@ -30,6 +33,7 @@ from float32 by about 1e-2 relative; float32 stays the default everywhere).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,37 +41,37 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from core.model.attention import attend
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument
+from core.model.kernels import Kernels, KernelsUnavailable, load
+
+KERNEL_CHOICES = ("auto", "c", "torch")
 
 
-def _attend(q: Tensor, k: Tensor, v: Tensor, scores: Tensor | None = None,
-            attended: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """softmax(q @ k) @ v for q (heads, n, tq, hd), k (heads, n, hd, t) (both of any strides; the scale is
-    already in q) and v (heads * n, t, hd), returned as (A, r) with A (heads * n, tq, hd) and r (heads * n, tq, 1)
-    such that the result is A * r: the caller applies r where it copies the heads side by side, one pass instead
-    of normalising the (t, t) weights and then copying.
+def choose_kernels(choice: str | None, bf16: bool = False, device: str = "cpu") -> tuple[Kernels | None, str]:
+    """(the C kernels, or None with the reason: asked for, bf16, not a CPU, or why they do not build), for
+    ``choice`` "c" (KernelsUnavailable where they cannot run), "torch" or "auto"; None reads $XLE_KERNELS."""
+    choice = os.environ.get("XLE_KERNELS", "auto") if choice is None else choice
+    if choice not in KERNEL_CHOICES:
+        raise ValueError(f"kernels={choice!r} (or XLE_KERNELS): must be one of {', '.join(KERNEL_CHOICES)}")
+    if choice == "torch" or bf16 or device != "cpu":
+        reason = "asked for" if choice == "torch" else "bf16" if bf16 else f"on {device}"
+        if choice == "c":
+            raise KernelsUnavailable(f"the C kernels run float32 on a CPU only ({reason})")
+        return None, f"torch operators ({reason})"
+    try:
+        return load(), ""
+    except KernelsUnavailable as e:
+        if choice == "c":
+            raise
+        return None, f"torch operators: the C kernels are unavailable: {e}"
 
-    Any shift of a row's scores gives the same softmax; the usual shift by the row's largest score only keeps
-    exp() in range. At t = 15 the row-wise reductions took most of the softmax's time, so the scores are not
-    shifted: exp() runs on them as they are, the row sums come from one matrix-vector product, and only rows whose
-    sum leaves [1e-30, 1e30] (a score above ~69 or every score below ~-69; never seen on the demo) have their
-    block computed again with torch's row-wise softmax (then r = 1 there). The bound 1e30 also keeps the
-    unnormalised A finite for any |v| below ~1e8. ``scores``, ``attended``: where to write them."""
-    h, n, tq, t = q.shape[0], q.shape[1], q.shape[2], k.shape[3]
-    s = torch.empty(h, n, tq, t, dtype=v.dtype, device=v.device) if scores is None else scores.view(h, n, tq, t)
-    for j in range(h):  # one product per head: q and k are strided views, which a batch over heads cannot be
-        torch.bmm(q[j], k[j], out=s[j])
-    s = s.view(h * n, tq, t)
-    s.exp_()
-    sums = torch.mv(s.view(h * n * tq, t), torch.ones(t, dtype=s.dtype, device=s.device)).view(h * n, tq, 1)
-    if n:
-        low, high = torch.stack(torch.aminmax(sums)).tolist()  # one device sync
-        if not (low >= 1e-30 and high <= 1e30):  # also true for NaN
-            bad = ~((sums >= 1e-30) & (sums <= 1e30)).view(h, n, tq).all(dim=2)  # (heads, n) blocks
-            s.view(h, n, tq, t)[bad] = torch.softmax(torch.matmul(q[bad], k[bad]), dim=-1)
-            sums.view(h, n, tq)[bad] = 1.0
-    return torch.bmm(s, v, out=attended), sums.reciprocal_()
+
+def kernels_summary(device: str = "cpu") -> str:
+    """One line for a command's output: which kernels the encoder runs here, and why."""
+    k, note = choose_kernels(None, device=device)
+    return note if k is None else f"fused C kernels ({k.path})"
 
 
 class _Layer:
@@ -117,6 +121,7 @@ class _Workspace:
 
         nt = n * t
         self.x = empty(nt, d)
+        self.y = empty(nt, d)  # a layer norm's output (the fused kernel writes into it)
         sizes = {"qk": (2 * d, nt), "v": (h, nt, d // h), "scores": (h * n, t, t), "attended": (h * n, t, d // h),
                  "heads": (nt, d)}
         numel = {k: math.prod(v) for k, v in sizes.items()}
@@ -134,9 +139,12 @@ class EncoderInference:
     ``model.encode`` in eval mode returns them."""
 
     def __init__(self, model: SpectrumAutoencoder, chunk: int = 512, bf16: bool = False, threads: int = 1,
-                 pool_only_last: bool = True) -> None:
+                 pool_only_last: bool = True, kernels: str | None = None) -> None:
         """``pool_only_last``: the last layer for the pooling token alone (the same latents, fewer products);
-        False runs every token through every layer, as ``model.encode`` does (the benchmark measures both)."""
+        False runs every token through every layer, as ``model.encode`` does (the benchmark measures both).
+        ``kernels``: "c" (the fused C kernels, or KernelsUnavailable saying why not), "torch" (torch's operators)
+        or "auto" (C where they build, else torch, the reason in ``kernels_note``); default $XLE_KERNELS or
+        "auto". Only float32 on a CPU uses them: bf16 and GPUs run torch's operators."""
         layers = model.transformer.layers
         if any(not (lay.norm_first and lay.activation_relu_or_gelu == 2) for lay in layers):
             raise ValueError("EncoderInference needs pre-norm GELU transformer layers (the model's own)")
@@ -146,6 +154,8 @@ class EncoderInference:
             raise ValueError(f"threads={threads}: must be at least 1")
         self.model, self.chunk, self.bf16, self.threads = model, chunk, bf16, threads
         self.pool_only_last = pool_only_last
+        self._k, self.kernels_note = choose_kernels(kernels, bf16, next(model.parameters()).device.type)
+        self.kernels = "torch" if self._k is None else "c"
         self._local = threading.local()  # each thread's _Workspaces (full chunks, the latest other size)
         self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
@@ -229,7 +239,7 @@ class EncoderInference:
         h = self.n_heads
         hd = d // h
         nt = n * t
-        y = F.layer_norm(x, (d,), w.norm1[0], w.norm1[1], eps=w.norm1[2])
+        y = self._norm(x, w.norm1, w.b_out, None if ws is None else ws.y)  # and x += the output projection's bias
         # (2d, n * t): rows (q/k, head, hd), columns (spectrum, token); then each head's queries as (n, tq, hd)
         # and keys as (n, hd, t) views of it
         if pool_only:
@@ -244,20 +254,37 @@ class EncoderInference:
         k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
         v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
         full = ws is not None and not pool_only  # the workspace's buffers are sized for every token
-        attended, scale = _attend(q, k, v.view(h * n, t, hd), ws.scores if full else None,
-                                  ws.attended if full else None)  # (heads * n, tq, hd), (heads * n, tq, 1)
-        # heads side by side, (n * tq, h, hd), each row times its softmax normalisation on the way
-        by_token = attended.view(h, n * tq, hd).transpose(0, 1)
-        attended = torch.mul(by_token, scale.view(h, n * tq, 1).transpose(0, 1),
-                             out=ws.heads.view(nt, h, hd) if full else None).reshape(n * tq, d)
-        rows += w.b_out
+        attended, scale = attend(q, k, v.view(h * n, t, hd), ws.scores if full else None,
+                                 ws.attended if full else None)  # (heads * n, tq, hd), (heads * n, tq, 1)
+        # heads side by side, (n * tq, d), each row times its softmax normalisation on the way
+        attended = self._heads(attended.view(h, n * tq, hd), scale.view(h, n * tq), ws.heads if full else None)
         rows = self._add_product(rows, attended, w.w_out)
-        y = F.layer_norm(rows, (d,), w.norm2[0], w.norm2[1], eps=w.norm2[2])
+        y = self._norm(rows, w.norm2, w.b_ff2, None if ws is None else ws.y[:len(rows)])  # and rows += b_ff2
         ff = torch.mm(y, w.w_ff1, out=ws.ff if full else None)
-        ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
-        ff = torch.ops.aten.gelu_(ff)
-        rows += w.b_ff2
+        if self._k is not None:
+            ff = self._k.bias_gelu_(ff, w.b_ff1)
+        else:
+            ff += w.b_ff1  # addmm's own broadcast of this bias took longer than the product
+            ff = torch.ops.aten.gelu_(ff)
         return self._add_product(rows, ff, w.w_ff2)
+
+    def _norm(self, x: Tensor, norm: tuple[Tensor, Tensor, float], add: Tensor, out: Tensor | None) -> Tensor:
+        """layer_norm(x); then x += add (the residual stream's next bias: nothing reads x in between)."""
+        if self._k is not None and out is not None:
+            return self._k.layer_norm(x, *norm, out=out, add=add)
+        y = F.layer_norm(x, (x.shape[1],), norm[0], norm[1], eps=norm[2])
+        x += add
+        return y
+
+    def _heads(self, attended: Tensor, scale: Tensor, out: Tensor | None) -> Tensor:
+        """(rows, h * hd) from attended (h, rows, hd) and scale (h, rows): the heads side by side, each row of a
+        head times its scale."""
+        h, rows, hd = attended.shape
+        if self._k is not None:
+            return self._k.heads_scaled(attended, scale, torch.empty(rows, h * hd) if out is None else out)
+        by_token = torch.mul(attended.transpose(0, 1), scale.transpose(0, 1)[..., None],
+                             out=None if out is None else out.view(rows, h, hd))
+        return by_token.reshape(rows, h * hd)
 
     def _add_product(self, x: Tensor, a: Tensor, w: Tensor) -> Tensor:
         """x + a @ w into the float32 residual stream x: in place, or (bf16) the product under autocast."""

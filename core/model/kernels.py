@@ -1,0 +1,187 @@
+"""The encoder's fused CPU kernels (``kernels.c`` beside this file): compiled on first use by the machine's C
+compiler for the machine it runs on, kept in a cache folder, loaded with ctypes.
+
+Why C. What is left of the encoder's time outside its matrix products is passes of torch operators over the same
+memory: a layer norm, the bias before each GELU, the residual stream's biases, the copy of attention's heads side
+by side. torch offers no fused form of these on the CPU without a compiler at run time (``torch.compile``'s
+kernels were slower here: docs/parallel.md). The three kernels each do in one pass what took two or three, to
+float32 rounding of the same results (tests/test_kernels.py).
+
+``load()`` returns the loaded kernels or raises ``KernelsUnavailable`` naming the reason (no compiler, a compiler
+error, a library that does not load). The compiled library is named by a hash of the source, the flags, the
+compiler's version and the CPU's model and flags, so that a changed source, compiler or machine (a shared home
+folder on a cluster) compiles again; it is written under a temporary name and renamed, so that two processes
+compiling at once never load half a file. The folder: ``$XLE_CACHE/kernels`` when XLE_CACHE is set, else
+``$XDG_CACHE_HOME/xle/kernels`` or ``~/.cache/xle/kernels``. The compiler: ``$CC``, else ``cc``.
+"""
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+from torch import Tensor
+
+from core.errors import XLEError
+
+SOURCE = Path(__file__).with_name("kernels.c")
+FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-shared", "-fPIC")
+X86_FLAGS = ("-mprefer-vector-width=512",)  # compilers default to 256-bit vectors on AVX-512 machines
+COMPILE_TIMEOUT_S = 120
+
+
+class KernelsUnavailable(XLEError):
+    """The C kernels cannot be compiled or loaded here; the message says why."""
+
+
+def cache_dir() -> Path:
+    if os.environ.get("XLE_CACHE"):
+        return Path(os.environ["XLE_CACHE"]) / "kernels"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "xle" / "kernels"
+
+
+def _compiler() -> list[str]:
+    cc = shlex.split(os.environ.get("CC") or "cc")
+    if not cc or shutil.which(cc[0]) is None:
+        raise KernelsUnavailable(f"no C compiler: {cc[0] if cc else '$CC (empty)'} is not on the PATH "
+                                 "(set CC to one, or install gcc)")
+    return cc
+
+
+def _flags() -> tuple[str, ...]:
+    return FLAGS + (X86_FLAGS if platform.machine().lower() in ("x86_64", "amd64") else ())
+
+
+def _cpu() -> str:
+    """The CPU's model and feature flags (Linux), so that a library built with -march=native for one CPU is
+    never loaded on another."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor()
+    keep = ("model name", "flags", "Features", "CPU part")
+    return "\n".join(sorted({ln for ln in lines if ln.split(":")[0].strip() in keep}))
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise KernelsUnavailable(f"the C compiler {cmd[0]} did not run: {e}") from None
+
+
+def library_path() -> Path:
+    """Where the library for this source, compiler and machine is (or will be) kept."""
+    return _library_path(tuple(_compiler()), cache_dir(), SOURCE.read_text())
+
+
+@functools.lru_cache(maxsize=8)
+def _library_path(cc: tuple[str, ...], folder: Path, source: str) -> Path:
+    version = _run([*cc, "--version"]).stdout
+    key = "\n".join([source, " ".join(cc), " ".join(_flags()), version, platform.machine(), _cpu()])
+    return folder / f"xle_kernels_{hashlib.sha256(key.encode()).hexdigest()[:16]}.so"
+
+
+def _build(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise KernelsUnavailable(f"cannot create the kernels' cache folder {path.parent}: {e}") from None
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        done = _run([*_compiler(), *_flags(), "-o", str(tmp), str(SOURCE)])
+        if done.returncode != 0:
+            raise KernelsUnavailable(f"compiling {SOURCE} failed ({' '.join(_compiler())}, exit "
+                                     f"{done.returncode}): {done.stderr.strip()[-2000:]}")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class Kernels:
+    """The loaded library's three functions, each with its arguments checked (a wrong pointer would crash the
+    process, not raise)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            lib = ctypes.CDLL(str(path))
+        except OSError as e:
+            raise KernelsUnavailable(f"the compiled kernels {path} do not load: {e}") from None
+        p, i64, f32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_float
+        lib.bias_gelu.argtypes = [p, i64, p, i64, i64]
+        lib.layer_norm.argtypes = [p, i64, p, i64, p, p, f32, p, i64, i64]
+        lib.heads_scaled.argtypes = [p, p, p, i64, i64, i64]
+        for f in (lib.bias_gelu, lib.layer_norm, lib.heads_scaled):
+            f.restype = None
+        self.path, self._lib = path, lib
+
+    def bias_gelu_(self, x: Tensor, bias: Tensor) -> Tensor:
+        """x = gelu(x + bias) in place, x (n, m) with unit column stride, bias (m,); returns x."""
+        n, m = x.shape
+        _check(x, "x", rows=True)
+        _check(bias, "bias", shape=(m,))
+        self._lib.bias_gelu(x.data_ptr(), x.stride(0), bias.data_ptr(), n, m)
+        return x
+
+    def layer_norm(self, x: Tensor, weight: Tensor, bias: Tensor, eps: float, out: Tensor,
+                   add: Tensor | None = None) -> Tensor:
+        """out = layer_norm(x) * weight + bias over x's rows (n, d), unit column strides; then x += add on every
+        row when ``add`` (d,) is given (in the same pass). Returns out."""
+        n, d = x.shape
+        _check(x, "x", rows=True)
+        _check(out, "out", rows=True, shape=(n, d))
+        for name, v in (("weight", weight), ("bias", bias), ("add", add)):
+            if v is not None:
+                _check(v, name, shape=(d,))
+        if out.data_ptr() < x.data_ptr() + x.numel() * 4 and x.data_ptr() < out.data_ptr() + out.numel() * 4:
+            raise ValueError("layer_norm: out overlaps x")
+        self._lib.layer_norm(x.data_ptr(), x.stride(0), out.data_ptr(), out.stride(0), weight.data_ptr(),
+                             bias.data_ptr(), eps, None if add is None else add.data_ptr(), n, d)
+        return out
+
+    def heads_scaled(self, attended: Tensor, scale: Tensor, out: Tensor) -> Tensor:
+        """out (rows, h * hd) = attended (h, rows, hd) with each (head, row) times scale (h, rows), the heads
+        side by side; all contiguous. Returns out."""
+        h, rows, hd = attended.shape
+        _check(attended, "attended", contiguous=True)
+        _check(scale, "scale", contiguous=True, shape=(h, rows))
+        _check(out, "out", contiguous=True, shape=(rows, h * hd))
+        self._lib.heads_scaled(attended.data_ptr(), scale.data_ptr(), out.data_ptr(), h, rows, hd)
+        return out
+
+
+def _check(t: Tensor, name: str, rows: bool = False, contiguous: bool = False,
+           shape: tuple[int, ...] | None = None) -> None:
+    import torch
+
+    if t.dtype != torch.float32 or t.device.type != "cpu":
+        raise ValueError(f"{name}: the C kernels take float32 CPU tensors, not {t.dtype} on {t.device}")
+    if shape is not None and tuple(t.shape) != shape:
+        raise ValueError(f"{name}: shape {tuple(t.shape)}, expected {shape}")
+    if contiguous and not t.is_contiguous():
+        raise ValueError(f"{name}: must be contiguous")
+    if rows and (t.dim() != 2 or (t.shape[1] > 1 and t.stride(1) != 1) or t.stride(0) < t.shape[1]):
+        raise ValueError(f"{name}: must be 2-D with contiguous rows, strides {t.stride()}")
+
+
+_loaded: dict[Path, Kernels] = {}
+_lock = threading.Lock()
+
+
+def load() -> Kernels:
+    """The kernels for this machine: compiled now if the cache folder has no library for it yet."""
+    path = library_path()
+    with _lock:
+        if path not in _loaded:
+            if not path.exists():
+                _build(path)
+            _loaded[path] = Kernels(path)
+        return _loaded[path]

@@ -1,0 +1,135 @@
+"""The encoder's fused C kernels (core.model.kernels): the same results as the torch operators they replace,
+their argument checks, the compiled library's cache, and what happens where no compiler works."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from core.model import ModelConfig, SpectrumAutoencoder
+from core.model import kernels as K
+from core.model.inference import EncoderInference, choose_kernels, kernels_summary
+
+
+@pytest.fixture(scope="module")
+def kern() -> K.Kernels:
+    return K.load()
+
+
+@pytest.mark.parametrize("m", [256, 21, 1])  # whole vectors, a tail of 5 columns, one column
+def test_bias_gelu_is_torchs_gelu_of_x_plus_bias(kern, m):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, m, generator=g) * 4
+    x[0, :] = 0.0
+    x[1, :] = 30.0  # erf saturates, exp(-z^2) far below float32's range
+    x[2, :] = -30.0
+    b = torch.randn(m, generator=g)
+    want = F.gelu(x + b)
+    got = kern.bias_gelu_(x.clone(), b)
+    assert torch.allclose(got, want, atol=2e-6, rtol=1e-5), float((got - want).abs().max())
+
+
+def test_bias_gelu_on_rows_of_a_wider_buffer_and_special_values(kern):
+    wide = torch.randn(40, 48)
+    view = wide[:, 8:40]  # rows 48 floats apart
+    before = wide.clone()
+    b = torch.zeros(32)
+    want = F.gelu(view)
+    kern.bias_gelu_(view, b)
+    assert torch.allclose(view, want, atol=2e-6, rtol=1e-5)
+    assert torch.equal(wide[:, :8], before[:, :8]) and torch.equal(wide[:, 40:], before[:, 40:])
+    special = torch.tensor([[float("nan"), float("inf"), float("-inf"), 0.0]])
+    got = kern.bias_gelu_(special.clone(), torch.zeros(4))
+    assert got[0, 0].isnan() and got[0, 2].isnan() and got[0, 3] == 0  # +inf: NaN (as torch) or inf (generic C)
+
+
+def test_layer_norm_and_the_added_bias(kern):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(500, 64, generator=g) * 3 + 7
+    w, b, add = (torch.randn(64, generator=g) for _ in range(3))
+    want_y = F.layer_norm(x, (64,), w, b, eps=1e-5)
+    got_x = x.clone()
+    out = torch.empty(500, 64)
+    got_y = kern.layer_norm(got_x, w, b, 1e-5, out=out, add=add)
+    assert got_y is out
+    assert torch.allclose(got_y, want_y, atol=1e-5, rtol=1e-5), float((got_y - want_y).abs().max())
+    assert torch.allclose(got_x, x + add, atol=1e-6)
+    same_x = x.clone()
+    kern.layer_norm(same_x, w, b, 1e-5, out=out)  # no add: x untouched
+    assert torch.equal(same_x, x)
+
+
+def test_layer_norm_of_strided_rows(kern):
+    stream = torch.randn(30, 15, 64)
+    rows = stream[:, 0]  # the pooling token's rows, 15 * 64 floats apart
+    w, b, add = torch.rand(64) + 0.5, torch.randn(64), torch.randn(64)
+    want = F.layer_norm(rows, (64,), w, b, eps=1e-5)
+    others = stream[:, 1:].clone()
+    got = kern.layer_norm(rows, w, b, 1e-5, out=torch.empty(30, 64), add=add)
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5)
+    assert torch.equal(stream[:, 1:], others)  # only the rows given are changed
+
+
+def test_heads_side_by_side_with_their_scale(kern):
+    a, s = torch.randn(4, 90, 16), torch.rand(4, 90)
+    want = (a * s[..., None]).transpose(0, 1).reshape(90, 64)
+    assert torch.equal(kern.heads_scaled(a, s, torch.empty(90, 64)), want)
+
+
+def test_arguments_are_checked_before_the_pointer_is_used(kern):
+    with pytest.raises(ValueError, match="float32"):
+        kern.bias_gelu_(torch.zeros(3, 4, dtype=torch.float64), torch.zeros(4))
+    with pytest.raises(ValueError, match="bias: shape"):
+        kern.bias_gelu_(torch.zeros(3, 4), torch.zeros(5))
+    with pytest.raises(ValueError, match="contiguous rows"):
+        kern.bias_gelu_(torch.zeros(4, 3).t(), torch.zeros(4))
+    with pytest.raises(ValueError, match="overlaps"):
+        x = torch.zeros(3, 4)
+        kern.layer_norm(x, torch.ones(4), torch.zeros(4), 1e-5, out=x)
+    with pytest.raises(ValueError, match="out: shape"):
+        kern.heads_scaled(torch.zeros(2, 3, 4), torch.zeros(2, 3), torch.empty(3, 9))
+
+
+def test_the_library_is_compiled_once_into_its_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLE_CACHE", str(tmp_path))
+    path = K.library_path()
+    assert path.parent == tmp_path / "kernels" and not path.exists()
+    kern = K.load()
+    assert kern.path == path and path.exists()
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    mtime = path.stat().st_mtime_ns
+    assert K.load() is kern and path.stat().st_mtime_ns == mtime
+    # another source (or compiler, flags, CPU) is another library
+    assert K._library_path(("cc",), tmp_path, "int x;") != K._library_path(("cc",), tmp_path, "int y;")
+
+
+def test_without_a_working_compiler_auto_says_why_and_c_refuses(tmp_path, monkeypatch):
+    monkeypatch.setenv("XLE_CACHE", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    with pytest.raises(K.KernelsUnavailable, match="no C compiler: .*no-such-cc"):
+        K.load()
+    monkeypatch.setenv("CC", "false")  # runs, fails
+    with pytest.raises(K.KernelsUnavailable, match="compiling .*kernels.c failed"):
+        K.load()
+    assert not (tmp_path / "kernels").exists() or not list((tmp_path / "kernels").iterdir())
+    torch.manual_seed(0)
+    model = SpectrumAutoencoder(ModelConfig()).eval()
+    with pytest.raises(K.KernelsUnavailable, match="compiling"):
+        EncoderInference(model, kernels="c")
+    enc = EncoderInference(model, kernels="auto")
+    assert enc.kernels == "torch" and "the C kernels are unavailable: compiling" in enc.kernels_note
+    assert "unavailable" in kernels_summary()
+    counts = torch.poisson(torch.rand(20, 112) * 5)
+    with torch.no_grad():
+        want = model.encode(counts, torch.zeros(20, 112))
+    assert torch.allclose(enc(counts, torch.zeros(20, 112)), want, atol=2e-5, rtol=1e-5)
+
+
+def test_the_choice_of_kernels():
+    assert choose_kernels("torch")[1] == "torch operators (asked for)"
+    assert choose_kernels("auto", bf16=True)[0] is None
+    with pytest.raises(K.KernelsUnavailable, match="CPU only"):
+        choose_kernels("c", device="cuda")
+    with pytest.raises(ValueError, match="must be one of auto, c, torch"):
+        choose_kernels("fast")
+    assert choose_kernels("c")[0] is not None
