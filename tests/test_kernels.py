@@ -133,3 +133,40 @@ def test_the_choice_of_kernels():
     with pytest.raises(ValueError, match="must be one of auto, c, torch"):
         choose_kernels("fast")
     assert choose_kernels("c")[0] is not None
+
+
+@pytest.mark.parametrize("h,n,t,hd", [(4, 37, 15, 16), (2, 5, 3, 8), (1, 2, 64, 4)])
+def test_attention_of_one_query_per_spectrum(kern, h, n, t, hd):
+    g = torch.Generator().manual_seed(2)
+    q = torch.randn(h, n, hd, generator=g) * 3
+    q[:, 0] *= 40  # scores in the hundreds: the softmax must shift them
+    k = torch.randn(h, n, t, hd, generator=g)
+    v = torch.randn(h, n, t, hd, generator=g)
+    want = torch.softmax(torch.einsum("jic,jisc->jis", q, k), dim=-1)
+    want = torch.einsum("jis,jisc->ijc", want, v).reshape(n, h * hd)
+    queries = q.permute(0, 2, 1).reshape(h * hd, n).contiguous()  # the encoder's layouts
+    keys = k.permute(0, 3, 1, 2).reshape(h * hd, n * t).contiguous()
+    got = kern.attend_one(queries, keys, v.reshape(h, n * t, hd).contiguous(), torch.empty(n, h * hd))
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), float((got - want).abs().max())
+    with pytest.raises(ValueError, match="at most 64 tokens"):
+        kern.attend_one(queries[:, :1], torch.zeros(h * hd, 65), torch.zeros(h, 65, hd), torch.empty(1, h * hd))
+
+
+def _attention_all(q, k, v):
+    """softmax(q k^T) v per head and spectrum, heads side by side: (n * t, h * hd)."""
+    h, n, t, hd = q.shape
+    w = torch.softmax(q @ k.transpose(-1, -2), dim=-1)
+    return (w @ v).permute(1, 2, 0, 3).reshape(n * t, h * hd)
+
+
+@pytest.mark.parametrize("h,n,t,hd", [(4, 37, 15, 16), (2, 1, 3, 8), (1, 3, 16, 5)])
+def test_attention_of_every_token(kern, h, n, t, hd):
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(h, n, t, hd, generator=g) * 2 for _ in range(3))
+    q[:, 0, 0] *= 60  # scores in the hundreds for one query: its softmax must shift them
+    qk = torch.cat([x.permute(0, 3, 1, 2).reshape(h * hd, n * t) for x in (q, k)]).contiguous()
+    got = kern.attend_all(qk, v.reshape(h, n * t, hd).contiguous(), torch.empty(n * t, h * hd), n)
+    want = _attention_all(q, k, v)
+    assert torch.allclose(got, want, atol=1e-5, rtol=1e-5), float((got - want).abs().max())
+    with pytest.raises(ValueError, match="at most 16 tokens"):
+        kern.attend_all(torch.zeros(2 * h * hd, 17), torch.zeros(h, 17, hd), torch.empty(17, h * hd), 1)

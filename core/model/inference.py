@@ -20,8 +20,8 @@ freshly allocated memory. Here, per transformer layer:
 - the last layer computes keys and values for every token but the rest for the pooling token alone: the
   latent is read from its output and nothing else (``pool_only_last``; ~22% fewer products per spectrum);
 - on a CPU the layer norms (with the residual stream's next bias added in the same pass), the bias before each
-  GELU and the heads' copy run as fused C kernels (``core.model.kernels``, compiled on first use; ``kernels``
-  picks them or torch's operators, the same function to float32 rounding);
+  GELU, and attention with its softmax and the heads' copy run as fused C kernels (``core.model.kernels``,
+  compiled on first use; ``kernels`` picks them or torch's operators, the same function to float32 rounding);
 - spectra go through in chunks (512 by default), each thread writing into its own buffers, kept from chunk to
   chunk (``_Workspace``); chunks run side by side on ``threads`` threads of a pool kept by the object.
 
@@ -250,14 +250,18 @@ class EncoderInference:
             qk = torch.mm(w.w_qk, y.t(), out=None if ws is None else ws.qk)
             queries, keys, rows, tq = qk[:d], qk[d:], x, t
         queries += w.b_q
-        q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd * n * tq, tq, 1, n * tq)
-        k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
         v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
         full = ws is not None and not pool_only  # the workspace's buffers are sized for every token
-        attended, scale = attend(q, k, v.view(h * n, t, hd), ws.scores if full else None,
-                                 ws.attended if full else None)  # (heads * n, tq, hd), (heads * n, tq, 1)
-        # heads side by side, (n * tq, d), each row times its softmax normalisation on the way
-        attended = self._heads(attended.view(h, n * tq, hd), scale.view(h, n * tq), ws.heads if full else None)
+        if self._k is not None and ws is not None and t <= 16:  # attention, softmax and the heads' copy in C
+            attended = (self._k.attend_one(queries, keys, v, torch.empty(n, d)) if pool_only
+                        else self._k.attend_all(ws.qk, v, ws.heads, n))
+        else:
+            q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd*n*tq, tq, 1, n*tq)
+            k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
+            attended, scale = attend(q, k, v.view(h * n, t, hd), ws.scores if full else None,
+                                     ws.attended if full else None)  # (heads * n, tq, hd), (heads * n, tq, 1)
+            # heads side by side, (n * tq, d), each row times its softmax normalisation on the way
+            attended = self._heads(attended.view(h, n * tq, hd), scale.view(h, n * tq), ws.heads if full else None)
         rows = self._add_product(rows, attended, w.w_out)
         y = self._norm(rows, w.norm2, w.b_ff2, None if ws is None else ws.y[:len(rows)])  # and rows += b_ff2
         ff = torch.mm(y, w.w_ff1, out=ws.ff if full else None)

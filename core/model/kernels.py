@@ -4,8 +4,9 @@ compiler for the machine it runs on, kept in a cache folder, loaded with ctypes.
 Why C. What is left of the encoder's time outside its matrix products is passes of torch operators over the same
 memory: a layer norm, the bias before each GELU, the residual stream's biases, the copy of attention's heads side
 by side. torch offers no fused form of these on the CPU without a compiler at run time (``torch.compile``'s
-kernels were slower here: docs/parallel.md). The three kernels each do in one pass what took two or three, to
-float32 rounding of the same results (tests/test_kernels.py).
+kernels were slower here: docs/parallel.md). Each kernel does in one pass what took two or three, to float32
+rounding of the same results (tests/test_kernels.py); the last layer's attention for the pooling token alone,
+thousands of tiny batched products in torch, is one loop.
 
 ``load()`` returns the loaded kernels or raises ``KernelsUnavailable`` naming the reason (no compiler, a compiler
 error, a library that does not load). The compiled library is named by a hash of the source, the flags, the
@@ -27,6 +28,7 @@ import subprocess
 import threading
 from pathlib import Path
 
+import torch
 from torch import Tensor
 
 from core.errors import XLEError
@@ -107,7 +109,7 @@ def _build(path: Path) -> None:
 
 
 class Kernels:
-    """The loaded library's three functions, each with its arguments checked (a wrong pointer would crash the
+    """The loaded library's functions, each with its arguments checked (a wrong pointer would crash the
     process, not raise)."""
 
     def __init__(self, path: Path) -> None:
@@ -119,7 +121,9 @@ class Kernels:
         lib.bias_gelu.argtypes = [p, i64, p, i64, i64]
         lib.layer_norm.argtypes = [p, i64, p, i64, p, p, f32, p, i64, i64]
         lib.heads_scaled.argtypes = [p, p, p, i64, i64, i64]
-        for f in (lib.bias_gelu, lib.layer_norm, lib.heads_scaled):
+        lib.attend_one.argtypes = [p, p, p, p, p, i64, i64, i64, i64]
+        lib.attend_all.argtypes = [p, p, p, i64, i64, i64, i64]
+        for f in (lib.bias_gelu, lib.layer_norm, lib.heads_scaled, lib.attend_one, lib.attend_all):
             f.restype = None
         self.path, self._lib = path, lib
 
@@ -158,10 +162,40 @@ class Kernels:
         return out
 
 
+    def attend_one(self, queries: Tensor, keys: Tensor, values: Tensor, out: Tensor) -> Tensor:
+        """Attention of one query per spectrum and head over its t tokens (softmax(q . k) v; the scale is in the
+        queries), heads side by side into out (n, h * hd). queries (h * hd, n), keys (h * hd, n * t) and values
+        (h, n * t, hd), all contiguous, as the encoder's products lay them out; t at most 64. Returns out."""
+        h, nt, hd = values.shape
+        n = queries.shape[1]
+        t = nt // max(n, 1)
+        if n * t != nt or not 0 < t <= 64:
+            raise ValueError(f"attend_one: {nt} value rows for {n} spectra (at most 64 tokens each)")
+        for name, v, shape in (("queries", queries, (h * hd, n)), ("keys", keys, (h * hd, nt)),
+                               ("values", values, (h, nt, hd)), ("out", out, (n, h * hd))):
+            _check(v, name, contiguous=True, shape=shape)
+        scores = torch.empty(nt)
+        self._lib.attend_one(queries.data_ptr(), keys.data_ptr(), values.data_ptr(), out.data_ptr(),
+                             scores.data_ptr(), h, n, t, hd)
+        return out
+
+    def attend_all(self, qk: Tensor, values: Tensor, out: Tensor, n: int) -> Tensor:
+        """Attention of every token over its spectrum's t tokens (at most 16), heads side by side into out
+        (n * t, h * hd): qk (2 * h * hd, n * t), the queries' rows (scaled) then the keys', and values
+        (h, n * t, hd), all contiguous, as the encoder's products lay them out. Returns out."""
+        h, nt, hd = values.shape
+        t = nt // max(n, 1)
+        if n * t != nt or not 0 < t <= 16:
+            raise ValueError(f"attend_all: {nt} value rows for {n} spectra (at most 16 tokens each)")
+        for name, v, shape in (("qk", qk, (2 * h * hd, nt)), ("values", values, (h, nt, hd)),
+                               ("out", out, (nt, h * hd))):
+            _check(v, name, contiguous=True, shape=shape)
+        self._lib.attend_all(qk.data_ptr(), values.data_ptr(), out.data_ptr(), h, n, t, hd)
+        return out
+
+
 def _check(t: Tensor, name: str, rows: bool = False, contiguous: bool = False,
            shape: tuple[int, ...] | None = None) -> None:
-    import torch
-
     if t.dtype != torch.float32 or t.device.type != "cpu":
         raise ValueError(f"{name}: the C kernels take float32 CPU tensors, not {t.dtype} on {t.device}")
     if shape is not None and tuple(t.shape) != shape:
