@@ -39,7 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode, mm_flop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
-from core.model.inference import EncoderInference  # noqa: E402
+from core.model.inference import EncoderInference, kernels_summary  # noqa: E402
 from core.model.instrument import Instrument  # noqa: E402
 from core.model.likelihood import ml_source_counts  # noqa: E402
 from core.run.encode import ENCODE_BATCH  # noqa: E402
@@ -152,6 +152,7 @@ def main() -> None:
     print(f"encoder    {enc[0]['mflop_per_spectrum']:.2f} MFLOP/spectrum in the model's layers, "
           f"{enc[0]['inference_mflop_per_spectrum']:.2f} in the inference path (its last layer for the pooling "
           f"token alone); matrix products, attention included")
+    print(f"encoder kernels: {kernels_summary()}")
     for e in enc:
         print(f"{e['threads']} thread(s), matmul {e['matmul_gflop_per_s']:.1f} GFLOP/s:")
         for key, label in PATHS:
@@ -163,8 +164,8 @@ def main() -> None:
 
 PATHS = (  # the encoder's ways of computing, as the benchmark names them in its output and JSON
     ("layers", "torch layers (model.encode)"),
-    ("inference", "inference path as encode runs it (fused C kernels)"),
-    ("every_token", "the same, every token in the last layer (fused C kernels)"),
+    ("inference", "inference path as encode runs it (its kernels)"),
+    ("every_token", "the same, every token in the last layer"),
     ("inference_torch_ops", "inference path, torch operators instead of the C kernels"),
     ("every_token_torch_ops", "the same, every token in the last layer"),
 )
@@ -184,7 +185,7 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
     path: for the torch layers with every token through every layer, as they compute it (torch's counter misses
     the fastpath's and CPU flash attention's products), for the inference path as it runs (its last layer for
     the pooling token alone, the only output the latent reads): each path's GFLOP/s counts the products it does."""
-    fast = EncoderInference(model, threads=threads, kernels="c")
+    fast = EncoderInference(model, threads=threads)  # encode's own kernels: C where they build
     args = (counts[:batch], bkg[:batch], None, inst, index[:batch])
 
     def counted(pool_only_last: bool) -> float:
@@ -204,14 +205,15 @@ def encoder_speed(model: SpectrumAutoencoder, counts: torch.Tensor, bkg: torch.T
         n_layers, t_layers = timed(lambda: (model.encode(*args), batch)[1], seconds)
     mm = matmul_gflops(seconds)
     n_fast, t_fast = timed(lambda: (fast(*args), batch)[1], seconds)
-    every = EncoderInference(model, threads=threads, pool_only_last=False, kernels="c")  # every token, as the layers
+    every = EncoderInference(model, threads=threads, pool_only_last=False)  # every token, as the torch layers
     n_every, t_every = timed(lambda: (every(*args), batch)[1], seconds)
     rates = {"layers": n_layers / t_layers, "inference": n_fast / t_fast, "every_token": n_every / t_every}
     for name, pool_only in (("inference_torch_ops", True), ("every_token_torch_ops", False)):  # no C kernels
         plain = EncoderInference(model, threads=threads, pool_only_last=pool_only, kernels="torch")
         n_plain, t_plain = timed(lambda: (plain(*args), batch)[1], seconds)
         rates[name] = n_plain / t_plain
-    out = {"threads": threads, "mflop_per_spectrum": flops["layers"] / 1e6,
+    out = {"threads": threads, "kernels": fast.kernels, "kernels_note": fast.kernels_note,
+           "mflop_per_spectrum": flops["layers"] / 1e6,
            "inference_mflop_per_spectrum": flops["inference"] / 1e6, "matmul_gflop_per_s": mm}
     for name, rate in rates.items():
         out[f"{name}_spectra_per_s"] = rate

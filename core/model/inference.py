@@ -117,7 +117,7 @@ class _Workspace:
 
     def __init__(self, n: int, t: int, d: int, h: int, d_ff: int, device: torch.device) -> None:
         def empty(*shape: int) -> Tensor:
-            return torch.empty(*shape, device=device)
+            return torch.empty(*shape, dtype=torch.float32, device=device)
 
         nt = n * t
         self.x = empty(nt, d)
@@ -253,7 +253,7 @@ class EncoderInference:
         v = torch.bmm(y.expand(h, nt, d), w.w_v, out=None if ws is None else ws.v)  # y broadcast, not copied
         full = ws is not None and not pool_only  # the workspace's buffers are sized for every token
         if self._k is not None and ws is not None and t <= 16:  # attention, softmax and the heads' copy in C
-            attended = (self._k.attend_one(queries, keys, v, torch.empty(n, d)) if pool_only
+            attended = (self._k.attend_one(queries, keys, v, torch.empty(n, d, dtype=x.dtype)) if pool_only
                         else self._k.attend_all(ws.qk, v, ws.heads, n))
         else:
             q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd*n*tq, tq, 1, n*tq)
@@ -285,7 +285,8 @@ class EncoderInference:
         head times its scale."""
         h, rows, hd = attended.shape
         if self._k is not None:
-            return self._k.heads_scaled(attended, scale, torch.empty(rows, h * hd) if out is None else out)
+            out = torch.empty(rows, h * hd, dtype=attended.dtype) if out is None else out
+            return self._k.heads_scaled(attended, scale, out)
         by_token = torch.mul(attended.transpose(0, 1), scale.transpose(0, 1)[..., None],
                              out=None if out is None else out.view(rows, h, hd))
         return by_token.reshape(rows, h * hd)

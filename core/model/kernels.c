@@ -12,7 +12,7 @@ typedef float vf __attribute__((vector_size(64)));
 typedef int32_t vi __attribute__((vector_size(64)));
 #define LANES 16
 
-/* exp(e) of 16 floats e <= 0, as 2^k exp(r), |r| <= ln 2 / 2, by a degree-6 polynomial (relative error < 3e-8
+/* exp(e) of 16 floats e <= 0, as 2^k exp(r), |r| <= ln 2 / 2, by a degree-6 polynomial (relative error < 2e-7
    there); e below -30 is taken as -30 (exp(-30) ~ 1e-13: no subnormal number arises, they cost ~10x here). */
 static inline vf exp_nonpositive16(vf e) {
     vi low = e < -30.0f;
@@ -130,6 +130,7 @@ void attend_one(const float *restrict queries, const float *restrict keys, const
             memcpy(block, scores + i * t, (size_t)t * sizeof(float));
             float top = block[0];
             for (int64_t s = 1; s < t; s++) top = block[s] > top ? block[s] : top;
+            for (int64_t s = t; s < (t + LANES - 1) / LANES * LANES; s++) block[s] = top; /* unused lanes: exp(0) */
             for (int64_t s = 0; s < t; s += LANES) {
                 vf e;
                 memcpy(&e, block + s, sizeof e);
@@ -188,7 +189,8 @@ static inline __attribute__((always_inline)) void attend_all_body(
             for (int64_t c = 0; c < hd; c++) {
                 const float *qrow = qk + (j * hd + c) * nt + col;
                 const float *krow = qk + (d + j * hd + c) * nt + col;
-                vf q = load_upto(qrow, t, i + 1 < n); /* lanes from t on: never stored */
+                /* a whole vector where 16 floats remain in qk (lanes from t on are never stored) */
+                vf q = load_upto(qrow, t, (j * hd + c) * nt + col + LANES <= 2 * d * nt);
                 for (int64_t b = 0; b < t; b++) score[b] += krow[b] * q;
             }
             vf top = score[0];

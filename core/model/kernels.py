@@ -1,19 +1,19 @@
 """The encoder's fused CPU kernels (``kernels.c`` beside this file): compiled on first use by the machine's C
 compiler for the machine it runs on, kept in a cache folder, loaded with ctypes.
 
-Why C. What is left of the encoder's time outside its matrix products is passes of torch operators over the same
-memory: a layer norm, the bias before each GELU, the residual stream's biases, the copy of attention's heads side
-by side. torch offers no fused form of these on the CPU without a compiler at run time (``torch.compile``'s
-kernels were slower here: docs/parallel.md). Each kernel does in one pass what took two or three, to float32
-rounding of the same results (tests/test_kernels.py); the last layer's attention for the pooling token alone,
-thousands of tiny batched products in torch, is one loop.
+Why C. What was left of the encoder's time outside its large matrix products was passes of torch operators over
+the same memory (a layer norm, the bias before each GELU, the residual stream's biases, the copy of attention's
+heads side by side) and attention over 15 tokens, which torch runs as many tiny batched products (the last
+layer's, one query per spectrum, as thousands). torch offers no fused form of these on the CPU without a compiler
+at run time (``torch.compile``'s kernels were slower here: docs/parallel.md). Each kernel does in one pass what
+took two or more, to float32 rounding of the same results (tests/test_kernels.py).
 
 ``load()`` returns the loaded kernels or raises ``KernelsUnavailable`` naming the reason (no compiler, a compiler
 error, a library that does not load). The compiled library is named by a hash of the source, the flags, the
 compiler's version and the CPU's model and flags, so that a changed source, compiler or machine (a shared home
 folder on a cluster) compiles again; it is written under a temporary name and renamed, so that two processes
-compiling at once never load half a file. The folder: ``$XLE_CACHE/kernels`` when XLE_CACHE is set, else
-``$XDG_CACHE_HOME/xle/kernels`` or ``~/.cache/xle/kernels``. The compiler: ``$CC``, else ``cc``.
+compiling at once never load half a file. The folder: ``kernels`` in the project's cache (``$XLE_CACHE``, else
+the OS's cache folder, where downloads are kept too). The compiler: ``$CC``, else ``cc``.
 """
 from __future__ import annotations
 
@@ -25,12 +25,14 @@ import platform
 import shlex
 import shutil
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
+from core.data.fetch import cache_dir as project_cache
 from core.errors import XLEError
 
 SOURCE = Path(__file__).with_name("kernels.c")
@@ -44,10 +46,8 @@ class KernelsUnavailable(XLEError):
 
 
 def cache_dir() -> Path:
-    if os.environ.get("XLE_CACHE"):
-        return Path(os.environ["XLE_CACHE"]) / "kernels"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "xle" / "kernels"
+    """The project's cache folder (``$XLE_CACHE``, else the OS's; the downloads' too), subfolder kernels."""
+    return project_cache() / "kernels"
 
 
 def _compiler() -> list[str]:
@@ -97,7 +97,9 @@ def _build(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise KernelsUnavailable(f"cannot create the kernels' cache folder {path.parent}: {e}") from None
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # unique across hosts
+    os.close(fd)
+    tmp = Path(name)
     try:
         done = _run([*_compiler(), *_flags(), "-o", str(tmp), str(SOURCE)])
         if done.returncode != 0:
@@ -131,7 +133,7 @@ class Kernels:
         """x = gelu(x + bias) in place, x (n, m) with unit column stride, bias (m,); returns x."""
         n, m = x.shape
         _check(x, "x", rows=True)
-        _check(bias, "bias", shape=(m,))
+        _check(bias, "bias", contiguous=True, shape=(m,))
         self._lib.bias_gelu(x.data_ptr(), x.stride(0), bias.data_ptr(), n, m)
         return x
 
@@ -144,8 +146,8 @@ class Kernels:
         _check(out, "out", rows=True, shape=(n, d))
         for name, v in (("weight", weight), ("bias", bias), ("add", add)):
             if v is not None:
-                _check(v, name, shape=(d,))
-        if out.data_ptr() < x.data_ptr() + x.numel() * 4 and x.data_ptr() < out.data_ptr() + out.numel() * 4:
+                _check(v, name, contiguous=True, shape=(d,))
+        if n and _span(out)[0] < _span(x)[1] and _span(x)[0] < _span(out)[1]:
             raise ValueError("layer_norm: out overlaps x")
         self._lib.layer_norm(x.data_ptr(), x.stride(0), out.data_ptr(), out.stride(0), weight.data_ptr(),
                              bias.data_ptr(), eps, None if add is None else add.data_ptr(), n, d)
@@ -174,7 +176,7 @@ class Kernels:
         for name, v, shape in (("queries", queries, (h * hd, n)), ("keys", keys, (h * hd, nt)),
                                ("values", values, (h, nt, hd)), ("out", out, (n, h * hd))):
             _check(v, name, contiguous=True, shape=shape)
-        scores = torch.empty(nt)
+        scores = torch.empty(nt, dtype=torch.float32, device="cpu")
         self._lib.attend_one(queries.data_ptr(), keys.data_ptr(), values.data_ptr(), out.data_ptr(),
                              scores.data_ptr(), h, n, t, hd)
         return out
@@ -192,6 +194,11 @@ class Kernels:
             _check(v, name, contiguous=True, shape=shape)
         self._lib.attend_all(qk.data_ptr(), values.data_ptr(), out.data_ptr(), h, n, t, hd)
         return out
+
+
+def _span(t: Tensor) -> tuple[int, int]:
+    """The bytes a 2-D tensor with unit column stride reaches: [first, last + 1)."""
+    return t.data_ptr(), t.data_ptr() + ((t.shape[0] - 1) * t.stride(0) + t.shape[1]) * t.element_size()
 
 
 def _check(t: Tensor, name: str, rows: bool = False, contiguous: bool = False,
