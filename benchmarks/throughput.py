@@ -39,7 +39,8 @@ from torch.utils.flop_counter import FlopCounterMode, mm_flop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.model import ModelConfig, SpectrumAutoencoder  # noqa: E402
-from core.model.inference import EncoderInference, kernels_summary  # noqa: E402
+from core.model.inference import EncoderInference  # noqa: E402
+from core.model.kernels import kernels_summary  # noqa: E402
 from core.model.instrument import Instrument  # noqa: E402
 from core.model.likelihood import ml_source_counts  # noqa: E402
 from core.run.encode import ENCODE_BATCH  # noqa: E402

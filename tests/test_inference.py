@@ -7,7 +7,8 @@ import torch
 
 from core.model import ModelConfig, SpectrumAutoencoder
 from core.model.attention import attend
-from core.model.inference import EncoderInference, choose_kernels
+from core.model.inference import EncoderInference
+from core.model.kernels import choose_kernels
 from core.model.instrument import Instrument
 
 
@@ -36,7 +37,7 @@ def _instrument(model: SpectrumAutoencoder, n: int) -> tuple[Instrument, torch.T
     return Instrument(matrices, pe, ce), torch.as_tensor(rng.integers(0, 3, n), dtype=torch.long)
 
 
-@pytest.mark.parametrize("kernels", ["c", "torch"])
+@pytest.mark.parametrize("kernels", ["c", "torch", "sdpa"])
 @pytest.mark.parametrize("chunk,pool_only_last", [(1, True), (7, True), (128, True), (7, False), (128, False)])
 def test_same_latents_as_encode_through_each_response(chunk, pool_only_last, kernels):
     if kernels == "c" and choose_kernels("auto")[0] is None:
@@ -46,8 +47,9 @@ def test_same_latents_as_encode_through_each_response(chunk, pool_only_last, ker
     inst, index = _instrument(model, 301)
     with torch.no_grad():
         want = model.encode(counts, background, weights, inst, index)
-    got = EncoderInference(model, chunk=chunk, pool_only_last=pool_only_last, kernels=kernels)(
-        counts, background, weights, inst, index)
+    sdpa = kernels == "sdpa"  # torch's scaled_dot_product_attention, as on a GPU
+    got = EncoderInference(model, chunk=chunk, pool_only_last=pool_only_last, kernels="torch" if sdpa else kernels,
+                           sdpa=sdpa)(counts, background, weights, inst, index)
     assert got.shape == want.shape == (301, 8)
     assert torch.allclose(got, want, atol=2e-5, rtol=1e-5), float((got - want).abs().max())
 
@@ -165,3 +167,18 @@ def test_buffers_kept_between_calls_carry_nothing_over(threads):
     fresh = EncoderInference(model, chunk=32)(second[0][:70], second[1][:70], second[2][:70], inst, index[:70])
     assert torch.equal(again, fresh)
     assert not torch.is_inference(again)  # the latents can go on into autograd (latent refinement)
+
+
+def test_sdpa_is_what_runs_when_asked_and_by_default_only_off_the_cpu(monkeypatch):
+    calls = []
+    real = torch.nn.functional.scaled_dot_product_attention
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention",
+                        lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    model = _model()
+    counts, background, weights = _spectra(20)
+    EncoderInference(model, kernels="torch", sdpa=True)(counts, background, weights)
+    assert len(calls) == len(model.transformer.layers)
+    calls.clear()
+    enc = EncoderInference(model, kernels="torch")
+    enc(counts, background, weights)
+    assert not enc.sdpa and not calls  # on a CPU the products per head are the faster torch path

@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from core.model import ModelConfig, SpectrumAutoencoder
 from core.model import kernels as K
-from core.model.inference import EncoderInference, choose_kernels, kernels_summary
+from core.model.inference import EncoderInference
+from core.model.kernels import choose_kernels, kernels_summary
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.model.inference import kernels_summary
+    from core.model.kernels import kernels_summary
     from core.run.encode import encode_into, encode_run
 
     print(f"encoder: {kernels_summary(args.device.split(':')[0])}")

@@ -27,13 +27,13 @@ freshly allocated memory. Here, per transformer layer:
 
 Dropout is off (inference). The result matches ``encode`` in eval mode to float32 rounding (tests/test_inference.py).
 The weights are copied when the object is built, so build it after training: it does not follow later updates.
-On a GPU, ``bf16=True`` runs the matrix multiplies in bfloat16 under ``torch.autocast`` (latents then differ
-from float32 by about 1e-2 relative; float32 stays the default everywhere).
+On a GPU, attention runs through torch's ``scaled_dot_product_attention`` (``sdpa``), and ``bf16=True`` runs the
+matrix multiplies in bfloat16 under ``torch.autocast`` (latents then differ from float32 by about 1e-2 relative;
+float32 stays the default everywhere). Neither has been measured on a GPU here: none was lent.
 """
 from __future__ import annotations
 
 import math
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,34 +44,7 @@ from torch import Tensor, nn
 from core.model.attention import attend
 from core.model.autoencoder import SpectrumAutoencoder
 from core.model.instrument import Instrument
-from core.model.kernels import Kernels, KernelsUnavailable, load
-
-KERNEL_CHOICES = ("auto", "c", "torch")
-
-
-def choose_kernels(choice: str | None, bf16: bool = False, device: str = "cpu") -> tuple[Kernels | None, str]:
-    """(the C kernels, or None with the reason: asked for, bf16, not a CPU, or why they do not build), for
-    ``choice`` "c" (KernelsUnavailable where they cannot run), "torch" or "auto"; None reads $XLE_KERNELS."""
-    choice = os.environ.get("XLE_KERNELS", "auto") if choice is None else choice
-    if choice not in KERNEL_CHOICES:
-        raise ValueError(f"kernels={choice!r} (or XLE_KERNELS): must be one of {', '.join(KERNEL_CHOICES)}")
-    if choice == "torch" or bf16 or device != "cpu":
-        reason = "asked for" if choice == "torch" else "bf16" if bf16 else f"on {device}"
-        if choice == "c":
-            raise KernelsUnavailable(f"the C kernels run float32 on a CPU only ({reason})")
-        return None, f"torch operators ({reason})"
-    try:
-        return load(), ""
-    except KernelsUnavailable as e:
-        if choice == "c":
-            raise
-        return None, f"torch operators: the C kernels are unavailable: {e}"
-
-
-def kernels_summary(device: str = "cpu") -> str:
-    """One line for a command's output: which kernels the encoder runs here, and why."""
-    k, note = choose_kernels(None, device=device)
-    return note if k is None else f"fused C kernels ({k.path})"
+from core.model.kernels import Kernels, choose_kernels
 
 
 class _Layer:
@@ -139,12 +112,14 @@ class EncoderInference:
     ``model.encode`` in eval mode returns them."""
 
     def __init__(self, model: SpectrumAutoencoder, chunk: int = 512, bf16: bool = False, threads: int = 1,
-                 pool_only_last: bool = True, kernels: str | None = None) -> None:
+                 pool_only_last: bool = True, kernels: str | None = None, sdpa: bool | None = None) -> None:
         """``pool_only_last``: the last layer for the pooling token alone (the same latents, fewer products);
         False runs every token through every layer, as ``model.encode`` does (the benchmark measures both).
         ``kernels``: "c" (the fused C kernels, or KernelsUnavailable saying why not), "torch" (torch's operators)
         or "auto" (C where they build, else torch, the reason in ``kernels_note``); default $XLE_KERNELS or
-        "auto". Only float32 on a CPU uses them: bf16 and GPUs run torch's operators."""
+        "auto". Only float32 on a CPU uses them: bf16 and GPUs run torch's operators. ``sdpa``: attention by
+        torch's ``scaled_dot_product_attention`` (batched over spectra and heads; its fused GPU kernels) where the C
+        kernels do not run; default: on a GPU only (on this CPU it ran at half the speed of the products per head)."""
         layers = model.transformer.layers
         if any(not (lay.norm_first and lay.activation_relu_or_gelu == 2) for lay in layers):
             raise ValueError("EncoderInference needs pre-norm GELU transformer layers (the model's own)")
@@ -156,6 +131,7 @@ class EncoderInference:
         self.pool_only_last = pool_only_last
         self._k, self.kernels_note = choose_kernels(kernels, bf16, next(model.parameters()).device.type)
         self.kernels = "torch" if self._k is None else "c"
+        self.sdpa = next(model.parameters()).device.type != "cpu" if sdpa is None else sdpa
         self._local = threading.local()  # each thread's _Workspaces (full chunks, the latest other size)
         self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
@@ -255,6 +231,10 @@ class EncoderInference:
         if self._k is not None and ws is not None and t <= 16:  # attention, softmax and the heads' copy in C
             attended = (self._k.attend_one(queries, keys, v, torch.empty(n, d, dtype=x.dtype)) if pool_only
                         else self._k.attend_all(ws.qk, v, ws.heads, n))
+        elif self.sdpa:  # (n, h, tq or t, hd) views; the scale is already in the queries
+            attended = F.scaled_dot_product_attention(
+                queries.view(h, hd, n, tq).permute(2, 0, 3, 1), keys.view(h, hd, n, t).permute(2, 0, 3, 1),
+                v.view(h, n, t, hd).transpose(0, 1), scale=1.0).transpose(1, 2).reshape(n * tq, d)
         else:
             q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd*n*tq, tq, 1, n*tq)
             k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)

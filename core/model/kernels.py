@@ -39,6 +39,7 @@ SOURCE = Path(__file__).with_name("kernels.c")
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-shared", "-fPIC")
 X86_FLAGS = ("-mprefer-vector-width=512",)  # compilers default to 256-bit vectors on AVX-512 machines
 COMPILE_TIMEOUT_S = 120
+KERNEL_CHOICES = ("auto", "c", "torch")
 
 
 class KernelsUnavailable(XLEError):
@@ -226,3 +227,28 @@ def load() -> Kernels:
                 _build(path)
             _loaded[path] = Kernels(path)
         return _loaded[path]
+
+
+def choose_kernels(choice: str | None, bf16: bool = False, device: str = "cpu") -> tuple[Kernels | None, str]:
+    """(the C kernels, or None with the reason: asked for, bf16, not a CPU, or why they do not build), for
+    ``choice`` "c" (KernelsUnavailable where they cannot run), "torch" or "auto"; None reads $XLE_KERNELS."""
+    choice = os.environ.get("XLE_KERNELS", "auto") if choice is None else choice
+    if choice not in KERNEL_CHOICES:
+        raise ValueError(f"kernels={choice!r} (or XLE_KERNELS): must be one of {', '.join(KERNEL_CHOICES)}")
+    if choice == "torch" or bf16 or device != "cpu":
+        reason = "asked for" if choice == "torch" else "bf16" if bf16 else f"on {device}"
+        if choice == "c":
+            raise KernelsUnavailable(f"the C kernels run float32 on a CPU only ({reason})")
+        return None, f"torch operators ({reason})"
+    try:
+        return load(), ""
+    except KernelsUnavailable as e:
+        if choice == "c":
+            raise
+        return None, f"torch operators: the C kernels are unavailable: {e}"
+
+
+def kernels_summary(device: str = "cpu") -> str:
+    """One line for a command's output: which kernels the encoder runs here, and why."""
+    k, note = choose_kernels(None, device=device)
+    return note if k is None else f"fused C kernels ({k.path})"
