@@ -182,3 +182,18 @@ def test_sdpa_is_what_runs_when_asked_and_by_default_only_off_the_cpu(monkeypatc
     enc = EncoderInference(model, kernels="torch")
     enc(counts, background, weights)
     assert not enc.sdpa and not calls  # on a CPU the products per head are the faster torch path
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")  # inductor's imports
+def test_compiled_path_gives_the_same_latents():
+    """compile=True (meant for GPUs): torch.compile of the chunk's computation, with torch operators and sdpa."""
+    model = _model()
+    counts, background, weights = _spectra(64)
+    with torch.no_grad():
+        want = model.encode(counts, background, weights)
+    enc = EncoderInference(model, chunk=32, compile=True)  # one chunk size: one compilation (~10 s here)
+    assert enc.kernels == "torch" and enc.sdpa
+    got = enc(counts, background, weights)
+    assert torch.allclose(got, want, atol=2e-5, rtol=1e-5), float((got - want).abs().max())
+    with pytest.raises(ValueError, match="cannot take kernels='c'"):
+        EncoderInference(model, compile=True, kernels="c")

@@ -27,9 +27,10 @@ freshly allocated memory. Here, per transformer layer:
 
 Dropout is off (inference). The result matches ``encode`` in eval mode to float32 rounding (tests/test_inference.py).
 The weights are copied when the object is built, so build it after training: it does not follow later updates.
-On a GPU, attention runs through torch's ``scaled_dot_product_attention`` (``sdpa``), and ``bf16=True`` runs the
+On a GPU, attention runs through torch's ``scaled_dot_product_attention`` (``sdpa``), ``bf16=True`` runs the
 matrix multiplies in bfloat16 under ``torch.autocast`` (latents then differ from float32 by about 1e-2 relative;
-float32 stays the default everywhere). Neither has been measured on a GPU here: none was lent.
+float32 stays the default everywhere), and ``compile=True`` puts each chunk through ``torch.compile``. None of the
+three has been measured on a GPU here (none was lent); on this CPU the C kernels are the fastest.
 """
 from __future__ import annotations
 
@@ -112,14 +113,17 @@ class EncoderInference:
     ``model.encode`` in eval mode returns them."""
 
     def __init__(self, model: SpectrumAutoencoder, chunk: int = 512, bf16: bool = False, threads: int = 1,
-                 pool_only_last: bool = True, kernels: str | None = None, sdpa: bool | None = None) -> None:
+                 pool_only_last: bool = True, kernels: str | None = None, sdpa: bool | None = None,
+                 compile: bool = False) -> None:
         """``pool_only_last``: the last layer for the pooling token alone (the same latents, fewer products);
         False runs every token through every layer, as ``model.encode`` does (the benchmark measures both).
         ``kernels``: "c" (the fused C kernels, or KernelsUnavailable saying why not), "torch" (torch's operators)
         or "auto" (C where they build, else torch, the reason in ``kernels_note``); default $XLE_KERNELS or
         "auto". Only float32 on a CPU uses them: bf16 and GPUs run torch's operators. ``sdpa``: attention by
         torch's ``scaled_dot_product_attention`` (batched over spectra and heads; its fused GPU kernels) where the C
-        kernels do not run; default: on a GPU only (on this CPU it ran at half the speed of the products per head)."""
+        kernels do not run; default: on a GPU only (on this CPU it ran at half the speed of the products per head).
+        ``compile``: the chunk's computation through ``torch.compile`` (inductor fuses the element-wise steps;
+        meant for GPUs: on this CPU it was slower than the C kernels); torch operators then, no C kernels."""
         layers = model.transformer.layers
         if any(not (lay.norm_first and lay.activation_relu_or_gelu == 2) for lay in layers):
             raise ValueError("EncoderInference needs pre-norm GELU transformer layers (the model's own)")
@@ -129,9 +133,16 @@ class EncoderInference:
             raise ValueError(f"threads={threads}: must be at least 1")
         self.model, self.chunk, self.bf16, self.threads = model, chunk, bf16, threads
         self.pool_only_last = pool_only_last
-        self._k, self.kernels_note = choose_kernels(kernels, bf16, next(model.parameters()).device.type)
+        if compile and kernels == "c":
+            raise ValueError("compile=True runs torch operators: it cannot take kernels='c'")
+        self._k, self.kernels_note = choose_kernels("torch" if compile else kernels, bf16,
+                                                    next(model.parameters()).device.type)
+        self.compile = compile
+        # fresh tensors, no workspace, under torch.compile (its graphs own their buffers); shapes fixed per chunk size
+        self._run = torch.compile(self._encode, dynamic=False) if compile else self._encode
         self.kernels = "torch" if self._k is None else "c"
-        self.sdpa = next(model.parameters()).device.type != "cpu" if sdpa is None else sdpa
+        # under torch.compile too: the products-per-head attention checks its sums on the host (a graph break)
+        self.sdpa = (compile or next(model.parameters()).device.type != "cpu") if sdpa is None else sdpa
         self._local = threading.local()  # each thread's _Workspaces (full chunks, the latest other size)
         self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
@@ -158,7 +169,7 @@ class EncoderInference:
             # inference_mode: no autograd bookkeeping per operator (the latents leave it through torch.cat)
             with torch.inference_mode(), torch.autocast(counts.device.type, dtype=torch.bfloat16,
                                                         enabled=self.bf16):
-                return self._encode(counts[sl], background[sl], None if weights is None else weights[sl],
+                return self._run(counts[sl], background[sl], None if weights is None else weights[sl],
                                     self.reference_area if area is None else area[sl]).float()
 
         starts = range(0, len(counts), self.chunk)
@@ -178,7 +189,7 @@ class EncoderInference:
     def _workspace(self, n: int, device: torch.device) -> _Workspace | None:
         """This thread's buffers for chunks of n spectra; None under bf16 (autocast picks the dtypes there). Kept:
         those for full chunks and those for the latest other size (a call's last chunk), not one per size seen."""
-        if self.bf16:
+        if self.bf16 or self.compile:
             return None
         spaces = self._local.__dict__.setdefault("spaces", {})
         key = ("full" if n == self.chunk else "last", device)
@@ -231,10 +242,11 @@ class EncoderInference:
         if self._k is not None and ws is not None and t <= 16:  # attention, softmax and the heads' copy in C
             attended = (self._k.attend_one(queries, keys, v, torch.empty(n, d, dtype=x.dtype)) if pool_only
                         else self._k.attend_all(ws.qk, v, ws.heads, n))
-        elif self.sdpa:  # (n, h, tq or t, hd) views; the scale is already in the queries
+        elif self.sdpa:  # (n, h, tq or t, hd), copied (inductor mis-sized the strided views); scale in the queries
             attended = F.scaled_dot_product_attention(
-                queries.view(h, hd, n, tq).permute(2, 0, 3, 1), keys.view(h, hd, n, t).permute(2, 0, 3, 1),
-                v.view(h, n, t, hd).transpose(0, 1), scale=1.0).transpose(1, 2).reshape(n * tq, d)
+                queries.view(h, hd, n, tq).permute(2, 0, 3, 1).contiguous(),
+                keys.view(h, hd, n, t).permute(2, 0, 3, 1).contiguous(),
+                v.view(h, n, t, hd).transpose(0, 1).contiguous(), scale=1.0).transpose(1, 2).reshape(n * tq, d)
         else:
             q = queries.view(h, hd, n, tq).permute(0, 2, 3, 1)  # (h, n, tq, hd), strides (hd*n*tq, tq, 1, n*tq)
             k = keys.view(h, hd, n, t).permute(0, 2, 1, 3)  # (h, n, hd, t), strides (hd * nt, t, nt, 1)
