@@ -6,6 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from core.errors import ConfigError
 from core.model import ModelConfig, SpectrumAutoencoder
 from core.model import kernels as K
 from core.model.inference import EncoderInference
@@ -139,8 +140,18 @@ def test_the_choice_of_kernels(kern):
     assert choose_kernels("auto", bf16=True)[0] is None
     with pytest.raises(K.KernelsUnavailable, match="CPU only"):
         choose_kernels("c", device="cuda")
-    with pytest.raises(ValueError, match="must be one of auto, c, torch"):
+    with pytest.raises(ValueError, match="kernels='fast': must be one of auto, c, torch"):
         choose_kernels("fast")
+
+
+def test_a_wrong_xle_kernels_is_a_one_line_error_of_encode(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XLE_KERNELS", "fast")
+    with pytest.raises(ConfigError, match="XLE_KERNELS='fast': must be one of"):
+        choose_kernels(None)
+    from core.cli import main
+
+    assert main(["encode", "--run", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.strip() == "error: XLE_KERNELS='fast': must be one of auto, c, torch"
     assert choose_kernels("c")[0] is not None
 
 

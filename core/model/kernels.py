@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from core.data.fetch import cache_dir as project_cache
-from core.errors import XLEError
+from core.errors import ConfigError, XLEError
 
 SOURCE = Path(__file__).with_name("kernels.c")
 FLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp-simd", "-shared", "-fPIC")
@@ -232,9 +232,10 @@ def load() -> Kernels:
 def choose_kernels(choice: str | None, bf16: bool = False, device: str = "cpu") -> tuple[Kernels | None, str]:
     """(the C kernels, or None with the reason: asked for, bf16, not a CPU, or why they do not build), for
     ``choice`` "c" (KernelsUnavailable where they cannot run), "torch" or "auto"; None reads $XLE_KERNELS."""
+    source = "XLE_KERNELS" if choice is None else "kernels"
     choice = os.environ.get("XLE_KERNELS", "auto") if choice is None else choice
     if choice not in KERNEL_CHOICES:
-        raise ValueError(f"kernels={choice!r} (or XLE_KERNELS): must be one of {', '.join(KERNEL_CHOICES)}")
+        raise ConfigError(f"{source}={choice!r}: must be one of {', '.join(KERNEL_CHOICES)}")
     if choice == "torch" or bf16 or device != "cpu":
         reason = "asked for" if choice == "torch" else "bf16" if bf16 else f"on {device}"
         if choice == "c":
