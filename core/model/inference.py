@@ -135,14 +135,14 @@ class EncoderInference:
         self.pool_only_last = pool_only_last
         if compile and kernels == "c":
             raise ValueError("compile=True runs torch operators: it cannot take kernels='c'")
-        self._k, self.kernels_note = choose_kernels("torch" if compile else kernels, bf16,
-                                                    next(model.parameters()).device.type)
+        device = next(model.parameters()).device.type
+        self._k, self.kernels_note = choose_kernels("torch" if compile else kernels, bf16, device)
         self.compile = compile
         # fresh tensors, no workspace, under torch.compile (its graphs own their buffers); shapes fixed per chunk size
         self._run = torch.compile(self._encode, dynamic=False) if compile else self._encode
         self.kernels = "torch" if self._k is None else "c"
         # under torch.compile too: the products-per-head attention checks its sums on the host (a graph break)
-        self.sdpa = (compile or next(model.parameters()).device.type != "cpu") if sdpa is None else sdpa
+        self.sdpa = (compile or device != "cpu") if sdpa is None else sdpa
         self._local = threading.local()  # each thread's _Workspaces (full chunks, the latest other size)
         self._pool: ThreadPoolExecutor | None = None  # threads > 1: kept, so that their workspaces are too
         self.n_heads = model.config.n_heads
@@ -170,7 +170,7 @@ class EncoderInference:
             with torch.inference_mode(), torch.autocast(counts.device.type, dtype=torch.bfloat16,
                                                         enabled=self.bf16):
                 return self._run(counts[sl], background[sl], None if weights is None else weights[sl],
-                                    self.reference_area if area is None else area[sl]).float()
+                                 self.reference_area if area is None else area[sl]).float()
 
         starts = range(0, len(counts), self.chunk)
         if self.threads > 1 and len(starts) > 1:

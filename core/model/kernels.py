@@ -148,7 +148,8 @@ class Kernels:
         for name, v in (("weight", weight), ("bias", bias), ("add", add)):
             if v is not None:
                 _check(v, name, contiguous=True, shape=(d,))
-        if n and _span(out)[0] < _span(x)[1] and _span(x)[0] < _span(out)[1]:
+        (x0, x1), (o0, o1) = _span(x), _span(out)
+        if n and o0 < x1 and x0 < o1:
             raise ValueError("layer_norm: out overlaps x")
         self._lib.layer_norm(x.data_ptr(), x.stride(0), out.data_ptr(), out.stride(0), weight.data_ptr(),
                              bias.data_ptr(), eps, None if add is None else add.data_ptr(), n, d)
